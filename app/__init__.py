@@ -1,0 +1,1 @@
+"""VCF-CDS: clinical decision support for vertebral compression fractures."""

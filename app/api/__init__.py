@@ -1,0 +1,1 @@
+"""HTTP layer: REST and CDS Hooks routers, dependencies and error handling."""

@@ -1,0 +1,189 @@
+"""Request/response models of the REST API (shared/spec/api.md). snake_case, closed enums,
+unknown fields rejected so a typo is an error rather than a silently unknown input."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Category = Literal["stable", "potentially_unstable", "unstable"]
+
+
+class Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Versioned(BaseModel):
+    knowledge_version: str
+
+
+# --- SINS ----------------------------------------------------------------------------------
+
+
+class SinsRequest(Closed):
+    level: str = Field(
+        description="Vertebral level C1-C7, T1-T12, L1-L5 or S1-S5", examples=["T12"]
+    )
+    pain: Literal["mechanical", "occasional", "none"] | None = None
+    lesion: Literal["lytic", "mixed", "blastic"] | None = None
+    alignment: Literal["subluxation", "deformity", "normal"] | None = None
+    collapse: Literal["gt50", "lt50", "none-gt50-involved", "none"] | None = None
+    posterolateral: Literal["bilateral", "unilateral", "none"] | None = None
+
+
+class SinsPoints(BaseModel):
+    location: int
+    pain: int | None
+    lesion: int | None
+    alignment: int | None
+    collapse: int | None
+    posterolateral: int | None
+
+
+class SinsResponse(Versioned):
+    level: str
+    location_class: Literal["junctional", "mobile", "semi-rigid", "rigid"]
+    total: int | None
+    min: int
+    max: int
+    category: Category | None
+    possible_categories: list[Category]
+    action: str | None
+    points: SinsPoints
+    missing: list[str]
+    source: str
+
+
+# --- MRI malignancy score --------------------------------------------------------------------
+
+
+class MriScoreRequest(Closed):
+    signal_pattern: Literal["round", "diffuse", "band"] | None = None
+    posterior_border: Literal["convex", "sharp"] | None = None
+    fluid_cleft: bool | None = None
+    signal_asymmetry: bool | None = None
+    pedicle_involvement: bool | None = None
+    posterior_wall_axial: Literal["double-peaked", "single-peaked"] | None = None
+    contrast_enhancement: bool | None = None
+    cord_compression: bool | None = None
+    paraspinal_mass: bool | None = None
+
+
+class MriScoreResponse(Versioned):
+    total: int | None
+    min: int
+    max: int
+    cutoff: int
+    classification: Literal["suggests_malignant", "suggests_osteoporotic", "indeterminate"]
+    points: dict[str, int | None]
+    missing: list[str]
+    notes: list[str]
+    performance: dict[str, Any]
+    source: str
+
+
+# --- VBQ -----------------------------------------------------------------------------------
+
+
+class VbqRequest(Closed):
+    l1: float | None = Field(default=None, description="T1 signal of L1 (null = unmeasurable)")
+    l2: float | None = None
+    l3: float | None = None
+    l4: float | None = None
+    csf: float = Field(description="CSF signal at L3 (or L2/L4); must be positive")
+    field_strength_t: float | None = Field(default=None, gt=0, description="Field strength (T)")
+
+
+class VbqResponse(Versioned):
+    vbq: float
+    cutoff: float
+    elevated_risk: bool
+    levels_used: list[str]
+    median_signal: float
+    csf: float
+    field_strength_t: float | None
+    performance: dict[str, Any]
+    source: str
+
+
+# --- ESCC ----------------------------------------------------------------------------------
+
+
+class EsccRequest(Closed):
+    grade: Literal["0", "1a", "1b", "1c", "2", "3"]
+
+
+class EsccResponse(Versioned):
+    grade: str
+    high_grade: bool
+    description: str
+    implication: str
+    policy: dict[str, str]
+    source: str
+
+
+# --- ACR -----------------------------------------------------------------------------------
+
+
+class ClinicalStateRequest(Closed):
+    vcf_present: bool | None = None
+    vcf_new: bool | None = None
+    symptomatic: bool | None = None
+    malignancy_history: bool | None = None
+    prior_vcf_treatment: bool | None = None
+    multiple_vcfs: bool | None = None
+    etiology: Literal["osteoporotic", "pathological", "unknown"] = "unknown"
+    marrow_edema_or_cleft: bool | None = None
+    worsening_pain: bool | None = None
+    deformity: bool | None = None
+    pulmonary_dysfunction: bool | None = None
+    mechanical_pain: bool | None = None
+
+
+class VariantStatusOut(BaseModel):
+    id: int
+    status: Literal["matched", "possible", "not_matched"]
+    deciding_inputs: list[str]
+
+
+class MatchOut(BaseModel):
+    matched: list[int]
+    primary: int | None
+    possible: list[int]
+    missing: list[str]
+    primary_certain: bool
+    precedence: list[int]
+    statuses: list[VariantStatusOut]
+    notes: list[str]
+
+
+class MatchResponse(Versioned):
+    imaging: MatchOut
+    treatment: MatchOut
+    policies: dict[str, Any]
+
+
+class ProcedureOut(BaseModel):
+    name: str
+    category: str
+    rating_range: tuple[int, int]
+    relative_radiation_level: str | None
+
+
+class VariantOut(Versioned):
+    id: int
+    title: str
+    question: Literal["imaging", "treatment"]
+    procedures: list[ProcedureOut]
+    summary: str
+    source: str
+
+
+# --- health --------------------------------------------------------------------------------
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, bool] = {}
+    knowledge_version: str | None = None

@@ -1,0 +1,28 @@
+"""Bilsky epidural spinal cord compression grade (seed 004; policy ``escc_1c``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class EsccResult:
+    grade: str
+    description: str
+    high_grade: bool
+    policy: dict[str, str]
+    implication: str
+
+
+def classify_escc(grade: str, escc: Mapping[str, Any], policy_1c: str = "low") -> EsccResult:
+    """Grades stay strings; 0-1c low, 2-3 high (1c per policy). Raises ValueError on bad grade."""
+    g = grade.strip().lower()
+    if g not in escc["grades"]:
+        raise ValueError(f"{grade!r} is not an ESCC grade; expected one of {escc['grades']}")
+    if policy_1c not in ("low", "high"):
+        raise ValueError("policy escc_1c must be 'low' or 'high'")
+    high = g in escc["high_grade"] or (g in escc["policy_dependent"] and policy_1c == "high")
+    implication = escc["implication_high"] if high else escc["implication_low"]
+    return EsccResult(g, escc["descriptions"][g], high, {"escc_1c": policy_1c}, implication)

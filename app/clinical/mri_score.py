@@ -1,0 +1,62 @@
+"""Nine-sign MRI malignancy score (seed 000): weights, cutoff >= 4, ranges for unknown signs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.clinical.scoring import AdditiveScore, score_components
+from app.knowledge.schema import MriScoreKnowledge
+
+
+@dataclass(frozen=True)
+class MriSigns:
+    signal_pattern: str | None = None  # round | diffuse | band
+    posterior_border: str | None = None  # convex | sharp
+    fluid_cleft: bool | None = None
+    signal_asymmetry: bool | None = None
+    pedicle_involvement: bool | None = None
+    posterior_wall_axial: str | None = None  # double-peaked | single-peaked
+    contrast_enhancement: bool | None = None
+    cord_compression: bool | None = None
+    paraspinal_mass: bool | None = None
+
+
+@dataclass(frozen=True)
+class MriScoreResult:
+    score: AdditiveScore
+    cutoff: int
+    classification: str  # suggests_malignant | suggests_osteoporotic | indeterminate
+    notes: tuple[str, ...]
+
+
+def _key(value: str | bool | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def score_mri(signs: MriSigns, k: MriScoreKnowledge) -> MriScoreResult:
+    """Score the signs as published; classify only when the whole range is on one side."""
+    values = {s.id: _key(getattr(signs, s.id)) for s in k.signs}
+    score = score_components(k.signs, values)
+    if score.min >= k.cutoff:
+        classification = "suggests_malignant"
+    elif score.max < k.cutoff:
+        classification = "suggests_osteoporotic"
+    else:
+        classification = "indeterminate"
+    notes: list[str] = []
+    if signs.fluid_cleft is True:
+        notes.append(k.fluid_cleft_note)
+    if signs.contrast_enhancement is not None:
+        notes.append(
+            "Contrast enhancement scores 0 whether positive or negative (seed 000 item 7)."
+        )
+    if score.missing:
+        notes.append(
+            f"{len(score.missing)} sign(s) unknown: total lies in [{score.min}, {score.max}]"
+            f" against a cutoff of {k.cutoff}."
+        )
+    return MriScoreResult(score, k.cutoff, classification, tuple(notes))

@@ -1,0 +1,393 @@
+"""Pydantic schemas of the knowledge files in ``app/knowledge/data``.
+
+Every file is validated at start-up; cross-file consistency is checked in ``Knowledge``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+CATEGORY_NAMES = (
+    "Usually Appropriate",
+    "May Be Appropriate",
+    "May Be Appropriate (Disagreement)",
+    "Usually Not Appropriate",
+)
+STATE_INPUTS = (
+    "vcf_present",
+    "vcf_new",
+    "symptomatic",
+    "malignancy_history",
+    "prior_vcf_treatment",
+    "multiple_vcfs",
+    "etiology",
+    "marrow_edema_or_cleft",
+    "worsening_pain",
+    "deformity",
+    "pulmonary_dysfunction",
+    "mechanical_pain",
+)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- ACR variants (seed 003) ---------------------------------------------------------------
+
+
+class Category(Strict):
+    name: Literal[
+        "Usually Appropriate",
+        "May Be Appropriate",
+        "May Be Appropriate (Disagreement)",
+        "Usually Not Appropriate",
+    ]
+    rating_range: tuple[int, int]
+    definition: str
+
+    @field_validator("rating_range")
+    @classmethod
+    def _range(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if not 1 <= v[0] <= v[1] <= 9:
+            raise ValueError("rating range must lie within 1-9")
+        return v
+
+
+class Procedure(Strict):
+    name: str
+    kind: Literal["imaging", "procedure", "treatment"]
+    modality: str
+    contrast: Literal["without", "with", "without-and-with"] | None = None
+    relative_radiation_level: Literal["O", "1-10 mSv", "10-30 mSv", "unknown"] | None = None
+
+
+class Condition(Strict):
+    """A boolean expression over the clinical state (clinical-rules 1.2, 1.3)."""
+
+    all: list[Condition] | None = None
+    any: list[Condition] | None = None
+    input: str | None = None
+    equals: bool | str | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Condition:
+        forms = [self.all is not None, self.any is not None, self.input is not None]
+        if sum(forms) != 1:
+            raise ValueError("a condition is exactly one of: all, any, input")
+        if self.input is not None:
+            if self.input not in STATE_INPUTS:
+                raise ValueError(f"unknown clinical-state input {self.input!r}")
+            if self.equals is None:
+                raise ValueError("an input condition needs 'equals'")
+            if self.input == "etiology" and self.equals not in ("osteoporotic", "pathological"):
+                raise ValueError("etiology compares with 'osteoporotic' or 'pathological'")
+            if self.input != "etiology" and not isinstance(self.equals, bool):
+                raise ValueError(f"{self.input} compares with true/false")
+        return self
+
+    def inputs(self) -> list[str]:
+        """Clinical-state inputs referenced by this condition, in order of first use."""
+        if self.input is not None:
+            return [self.input]
+        out: list[str] = []
+        for child in self.all or self.any or []:
+            for name in child.inputs():
+                if name not in out:
+                    out.append(name)
+        return out
+
+
+class VariantProcedure(Strict):
+    name: str
+    category: str
+
+
+class Variant(Strict):
+    id: int = Field(ge=1, le=9)
+    title: str
+    question: Literal["imaging", "treatment"]
+    condition: Condition
+    procedures: list[VariantProcedure]
+    summary: str
+    source: str
+
+
+class AcrTables(Strict):
+    name: Literal["acr-vcf"]
+    source: str
+    categories: list[Category]
+    relative_radiation_levels_source: str
+    procedures: list[Procedure]
+    variants: list[Variant]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AcrTables:
+        cats = {c.name for c in self.categories}
+        if cats != set(CATEGORY_NAMES):
+            raise ValueError(f"categories must be exactly {CATEGORY_NAMES}")
+        procs = [p.name for p in self.procedures]
+        if len(set(procs)) != len(procs):
+            raise ValueError("duplicate procedure names")
+        if [v.id for v in self.variants] != list(range(1, 10)):
+            raise ValueError("variants must be 1..9 in order")
+        for v in self.variants:
+            names = [p.name for p in v.procedures]
+            if len(set(names)) != len(names):
+                raise ValueError(f"variant {v.id}: duplicate procedure")
+            for p in v.procedures:
+                if p.name not in procs:
+                    raise ValueError(f"variant {v.id}: unknown procedure {p.name!r}")
+                if p.category not in cats:
+                    raise ValueError(f"variant {v.id}: unknown category {p.category!r}")
+            expected = "imaging" if v.id <= 4 else "treatment"
+            if v.question != expected:
+                raise ValueError(f"variant {v.id} must be a {expected} variant")
+        return self
+
+
+# --- scores ---------------------------------------------------------------------------------
+
+
+class ScoredItem(Strict):
+    id: str
+    label: str
+    points: dict[str, int]
+    source: str
+
+
+class Performance(Strict):
+    model_config = ConfigDict(extra="allow", frozen=True)
+    source: str | None = None
+
+
+class MriScoreKnowledge(Strict):
+    name: Literal["mri-malignancy-score"]
+    source: str
+    signs: list[ScoredItem]
+    cutoff: int
+    cutoff_source: str
+    performance: dict[str, Any]
+    fluid_cleft_note: str
+
+    @model_validator(mode="after")
+    def _nine(self) -> MriScoreKnowledge:
+        if len(self.signs) != 9:
+            raise ValueError("the seed 000 score has exactly nine signs")
+        return self
+
+
+class SinsCategory(Strict):
+    id: Literal["stable", "potentially_unstable", "unstable"]
+    range: tuple[int, int]
+    label: str
+    action: str
+    source: str
+
+
+class SinsKnowledge(Strict):
+    name: Literal["sins"]
+    source: str
+    components: list[ScoredItem]
+    location_classes: dict[str, list[str]]
+    location_source: str
+    categories: list[SinsCategory]
+    inconsistency_note: str
+    performance: dict[str, Any]
+    index_level_rule: str
+
+    @model_validator(mode="after")
+    def _bands(self) -> SinsKnowledge:
+        ids = [c.id for c in self.components]
+        if ids != ["location", "pain", "lesion", "alignment", "collapse", "posterolateral"]:
+            raise ValueError("SINS components must be the six of seed 004 Table 3, in order")
+        loc = next(c for c in self.components if c.id == "location")
+        if set(loc.points) != set(self.location_classes):
+            raise ValueError("location classes must match the location points")
+        lo = sum(min(c.points.values()) for c in self.components)
+        hi = sum(max(c.points.values()) for c in self.components)
+        bands = sorted(c.range for c in self.categories)
+        if bands[0][0] != lo or bands[-1][1] != hi:
+            raise ValueError(f"SINS categories must cover {lo}-{hi}")
+        for (_, a_hi), (b_lo, _) in itertools.pairwise(bands):
+            if b_lo != a_hi + 1:
+                raise ValueError("SINS categories must be contiguous")
+        return self
+
+
+class Region(Strict):
+    prefix: str
+    count: int = Field(ge=1)
+    name: str
+
+
+class Anatomy(Strict):
+    name: Literal["vertebral-levels"]
+    source: str
+    regions: list[Region]
+
+    def levels(self) -> list[str]:
+        return [f"{r.prefix}{i}" for r in self.regions for i in range(1, r.count + 1)]
+
+
+class Thresholds(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: Literal["thresholds"]
+    vbq: dict[str, Any]
+    chemical_shift: dict[str, Any]
+    adc: dict[str, Any]
+    escc: dict[str, Any]
+    deformity: dict[str, Any]
+
+    @model_validator(mode="after")
+    def _escc(self) -> Thresholds:
+        grades = self.escc["grades"]
+        parts = self.escc["low_grade"] + self.escc["high_grade"] + self.escc["policy_dependent"]
+        if sorted(parts) != sorted(grades):
+            raise ValueError("ESCC grades must be split exactly into low/high/policy-dependent")
+        return self
+
+
+class Policy(Strict):
+    id: str
+    default: Any
+    allowed: list[Any] | None
+    description: str
+
+
+class Policies(Strict):
+    name: Literal["policies"]
+    source: str
+    policies: list[Policy]
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.id: p.default for p in self.policies}
+
+
+class EvidenceValue(Strict):
+    label: str
+    benign: int = Field(ge=0)
+    malignant: int = Field(ge=0)
+    derived: bool = False
+
+
+class EvidenceSign(Strict):
+    id: str
+    label: str
+    table: str
+    values: dict[str, EvidenceValue]
+
+
+class QualitativeSign(Strict):
+    id: str
+    label: str
+    when_true: Literal["osteoporotic", "metastatic"]
+    when_false: Literal["osteoporotic", "metastatic"] | None = None
+    source: str
+
+
+class SignEvidenceKnowledge(Strict):
+    name: Literal["sign-evidence"]
+    source: str
+    groups: dict[Literal["benign", "malignant"], int]
+    reading_notes: list[str]
+    modality_accuracy: dict[str, Any]
+    signs: list[EvidenceSign]
+    qualitative_signs: list[QualitativeSign]
+
+    @model_validator(mode="after")
+    def _counts(self) -> SignEvidenceKnowledge:
+        nb, nm = self.groups["benign"], self.groups["malignant"]
+        for s in self.signs:
+            b = sum(v.benign for v in s.values.values())
+            m = sum(v.malignant for v in s.values.values())
+            if (b, m) != (nb, nm):
+                raise ValueError(f"{s.id}: counts add up to {b}/{m}, expected {nb}/{nm}")
+        return self
+
+
+class RedFlagGroup(Strict):
+    id: str
+    label: str
+    source: str
+
+
+class RedFlag(Strict):
+    id: str
+    label: str
+    groups: list[str]
+
+
+class RedFlagsKnowledge(Strict):
+    name: Literal["red-flags"]
+    source: str
+    groups: list[RedFlagGroup]
+    flags: list[RedFlag]
+
+    @model_validator(mode="after")
+    def _groups(self) -> RedFlagsKnowledge:
+        known = {g.id for g in self.groups}
+        ids = [f.id for f in self.flags]
+        if len(set(ids)) != len(ids):
+            raise ValueError("duplicate red flag ids")
+        for f in self.flags:
+            if not f.groups or not set(f.groups) <= known:
+                raise ValueError(f"red flag {f.id}: unknown group")
+        return self
+
+
+class ConsiderationsKnowledge(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: Literal["treatment-considerations"]
+    source: str
+    ablation: dict[str, Any]
+    short_course_rt: dict[str, Any]
+    decompressive_surgery: dict[str, Any]
+    surgery: dict[str, Any]
+    medical_management: dict[str, Any]
+
+
+class Manifest(Strict):
+    knowledge_version: str
+    description: str
+    files: list[str]
+
+
+class Knowledge(Strict):
+    """All knowledge files, validated together. ``version`` is stated in every output."""
+
+    version: str
+    acr: AcrTables
+    mri_score: MriScoreKnowledge
+    sins: SinsKnowledge
+    anatomy: Anatomy
+    thresholds: Thresholds
+    policies: Policies
+    sign_evidence: SignEvidenceKnowledge
+    red_flags: RedFlagsKnowledge
+    considerations: ConsiderationsKnowledge
+
+    @model_validator(mode="after")
+    def _cross(self) -> Knowledge:
+        levels = self.anatomy.levels()
+        placed = [lv for group in self.sins.location_classes.values() for lv in group]
+        if sorted(placed) != sorted(levels):
+            raise ValueError("SINS location classes must place every vertebral level exactly once")
+        policies = self.policies.defaults()
+        for key, question in (
+            ("imaging_precedence", "imaging"),
+            ("treatment_precedence", "treatment"),
+        ):
+            expected = sorted(v.id for v in self.acr.variants if v.question == question)
+            if sorted(policies.get(key, [])) != expected:
+                raise ValueError(f"policy {key} must order exactly the {question} variants")
+        return self
+
+    def variant(self, n: int) -> Variant | None:
+        return next((v for v in self.acr.variants if v.id == n), None)
+
+    def category(self, name: str) -> Category:
+        return next(c for c in self.acr.categories if c.name == name)

@@ -1,0 +1,65 @@
+"""ASGI application ``app.main:app``: wires knowledge, settings, database and routers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from app.api.errors import install_error_handlers
+from app.api.rest import acr, health, scores
+from app.db.engine import make_engine
+from app.knowledge.loader import load_knowledge
+from app.settings import Settings, get_settings
+
+log = logging.getLogger("vcf_cds")
+
+DESCRIPTION = (
+    "Clinical decision support for vertebral compression fractures: ACR Appropriateness "
+    "Criteria variant matching, order appropriateness, MRI malignancy score, SINS, ESCC, VBQ "
+    "and red flags. ACR Appropriateness Criteria content belongs to the American College of "
+    "Radiology; production use requires a licence from the ACR."
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application. Knowledge is loaded and validated here, so a bad data file
+    stops start-up with a clear message instead of failing on the first request."""
+    settings = settings or get_settings()
+    knowledge = load_knowledge()
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        log.info("VCF-CDS starting (knowledge %s)", knowledge.version)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="VCF-CDS",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.knowledge = knowledge
+    app.state.engine = engine
+
+    @app.middleware("http")
+    async def knowledge_header(request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        response.headers["X-Knowledge-Version"] = knowledge.version
+        return response
+
+    api = APIRouter(prefix="/api/v1")
+    api.include_router(scores.router)
+    api.include_router(acr.router)
+    api.include_router(health.router)
+    app.include_router(api)
+    install_error_handlers(app)
+    return app
+
+
+app = create_app()
