@@ -6,11 +6,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import APIRouter, FastAPI
 
+from app.api import cds_hooks_routes, explain_routes, fhir_routes
 from app.api.errors import install_error_handlers
-from app.api.rest import acr, health, scores
+from app.api.rest import acr, assessments, health, scores
 from app.db.engine import make_engine
+from app.fhir.warmup import warm_up
 from app.knowledge.loader import load_knowledge
 from app.settings import Settings, get_settings
 
@@ -30,11 +33,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     knowledge = load_knowledge()
     engine = make_engine(settings.database_url)
+    http_client = httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.fhir_fetch_budget_seconds),
+        limits=httpx.Limits(max_connections=20),
+        follow_redirects=False,
+    )
+    warm_up()  # first parse of each FHIR type is slow: pay it before the first request
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("VCF-CDS starting (knowledge %s)", knowledge.version)
         yield
+        await http_client.aclose()
         engine.dispose()
 
     app = FastAPI(
@@ -46,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.knowledge = knowledge
     app.state.engine = engine
+    app.state.http_client = http_client
 
     @app.middleware("http")
     async def knowledge_header(request, call_next):  # type: ignore[no-untyped-def]
@@ -57,7 +68,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(scores.router)
     api.include_router(acr.router)
     api.include_router(health.router)
+    api.include_router(assessments.router)
     app.include_router(api)
+    app.include_router(cds_hooks_routes.router)
+    app.include_router(fhir_routes.router)
+    app.include_router(explain_routes.router)
     install_error_handlers(app)
     return app
 

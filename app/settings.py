@@ -24,6 +24,15 @@ class Settings(BaseSettings):
     policy_sins_collapse_exactly_50: Literal["lt50", "gt50"] = "lt50"
     adc_threshold: float | None = Field(default=None, gt=0)
 
+    # CDS Hooks
+    fhir_fetch_budget_seconds: float = Field(default=2.0, gt=0, le=30)
+    fhir_server_allowlist: list[str] = Field(
+        default_factory=list,
+        description="FHIR base URLs the service may call with the EHR's token (exact match)",
+    )
+    refetch_on_operation_outcome: bool = True
+    mirror_system_actions: bool = False  # also under response.extension for pre-2.0 clients
+
     def policies(self) -> dict[str, Any]:
         """Policy values named in every output that depends on them (clinical-rules)."""
         return {

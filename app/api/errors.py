@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("vcf_cds.errors")
 
-FHIR_PREFIXES = ("/cds-services", "/fhir")
+FHIR_PREFIXES = ("/cds-services", "/fhir", "/api/v1/assessments")
 
 
 class FieldError(HTTPException):
@@ -87,7 +87,9 @@ def _code_for(status: int) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(request, 422, _clean(exc.errors()))
+        # CDS Hooks: a structurally invalid request is a 400 naming the field
+        status = 400 if request.url.path.startswith("/cds-services") else 422
+        return error_response(request, status, _clean(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -1,0 +1,99 @@
+"""CDS Hooks endpoints: discovery and the three services (api.md; CDS Hooks 2.0)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from app.api.deps import KnowledgeDep, SettingsDep
+from app.api.errors import operation_outcome
+from app.cds_hooks.catalog import service_catalog
+from app.cds_hooks.invocation import InvocationError, parse_invocation
+from app.cds_hooks.models import CdsResponse, DiscoveryResponse, HookRequest, dump_response
+from app.cds_hooks.prefetch import resolve_prefetch
+from app.decision import decide
+from app.fhir.adapter import unpack
+
+router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": CdsResponse, "description": "Cards and system actions"},
+    400: {"description": "Invalid request: OperationOutcome naming the field"},
+    404: {"description": "Unknown service"},
+    412: {"description": "Required data could be neither prefetched nor fetched"},
+}
+
+
+@router.get("", response_model=DiscoveryResponse, response_model_exclude_none=True)
+def discovery() -> dict[str, Any]:
+    """CDS Hooks discovery: the three services and their prefetch templates."""
+    return dump_response(service_catalog().discovery())
+
+
+@router.post("/{service_id}", responses=_RESPONSES)
+async def invoke(
+    service_id: str,
+    body: HookRequest,
+    request: Request,
+    knowledge: KnowledgeDep,
+    settings: SettingsDep,
+) -> JSONResponse:
+    """Call a CDS Service: order-select rates the selected orders, order-sign every draft
+    order, patient-view recommends the next step."""
+    catalog = service_catalog()
+    service = catalog.get(service_id)
+    if service is None:
+        raise HTTPException(
+            404, detail=[{"loc": ["path", "service_id"], "msg": f"no CDS service '{service_id}'"}]
+        )
+    try:
+        inv = parse_invocation(body, service)
+    except InvocationError as exc:
+        return _fhir_error(400, [{"loc": exc.loc, "msg": exc.msg}])
+    pre = await resolve_prefetch(
+        inv.request,
+        inv.patient_id,
+        catalog,
+        request.app.state.http_client,
+        allowlist=settings.fhir_server_allowlist,
+        budget_seconds=settings.fhir_fetch_budget_seconds,
+        refetch_on_operation_outcome=settings.refetch_on_operation_outcome,
+    )
+    missing_required = [k for k in catalog.required_prefetch if k in pre.unavailable]
+    if missing_required:
+        return _fhir_error(
+            412,
+            [
+                {
+                    "loc": ["prefetch", key],
+                    "msg": f"required data '{key}' could be neither prefetched nor fetched",
+                    "code": "incomplete",
+                }
+                for key in missing_required
+            ],
+        )
+    resources: list[dict[str, Any]] = []
+    issues = list(pre.issues)
+    for key, value in pre.values.items():
+        found, problems = unpack(value, f"prefetch.{key}")
+        resources += found
+        issues += problems
+    decision = decide(
+        resources,
+        inv.draft_orders,
+        obtained=pre.obtained,
+        issues=issues,
+        hook=service.hook,
+        selections=inv.selections,
+        knowledge=knowledge,
+        settings=settings,
+    )
+    return JSONResponse(dump_response(decision.response))
+
+
+def _fhir_error(status: int, issues: list[dict[str, Any]]) -> JSONResponse:
+    return JSONResponse(
+        operation_outcome(status, issues), status_code=status, media_type="application/fhir+json"
+    )

@@ -1,0 +1,63 @@
+"""Explanation pages the cards link to: the ACR variant tables and each card topic, rendered
+from the knowledge files so they always match the rules that produced the card."""
+
+from __future__ import annotations
+
+from html import escape
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import HTMLResponse
+
+from app.api.deps import KnowledgeDep
+from app.cards.codes import card_codes
+from app.knowledge.schema import Knowledge
+
+router = APIRouter(prefix="/explain", tags=["explanations"], default_response_class=HTMLResponse)
+
+LICENCE = (
+    "ACR Appropriateness Criteria® content belongs to the American College of Radiology; "
+    "production use requires a licence from the ACR."
+)
+
+
+def page(title: str, body: str, k: Knowledge) -> HTMLResponse:
+    return HTMLResponse(
+        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>"
+        "<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .5rem}</style>"
+        f"</head><body><h1>{escape(title)}</h1>{body}"
+        f"<hr><p><small>Knowledge version {escape(k.version)}. {escape(LICENCE)}</small></p>"
+        "</body></html>"
+    )
+
+
+@router.get("/variants/{n}")
+def explain_variant(n: int, knowledge: KnowledgeDep) -> HTMLResponse:
+    """The ACR table of one variant with rating ranges and relative radiation levels."""
+    v = knowledge.variant(n)
+    if v is None:
+        raise HTTPException(404, detail=[{"loc": ["path", "n"], "msg": f"no ACR variant {n}"}])
+    procs = {p.name: p for p in knowledge.acr.procedures}
+    rows = "".join(
+        f"<tr><td>{escape(p.name)}</td><td>{escape(p.category)}</td>"
+        f"<td>{'-'.join(map(str, knowledge.category(p.category).rating_range))}</td>"
+        f"<td>{escape(procs[p.name].relative_radiation_level or '-')}</td></tr>"
+        for p in v.procedures
+    )
+    body = (
+        f"<p><strong>{escape(v.title)}</strong> ({v.question})</p>"
+        "<table><tr><th>Procedure</th><th>Category</th><th>Rating</th>"
+        "<th>Relative radiation</th></tr>"
+        f"{rows}</table><p>{escape(v.summary)}</p><p><small>Source: {escape(v.source)}</small></p>"
+    )
+    return page(f"ACR Variant {n}", body, knowledge)
+
+
+@router.get("/topics/{topic}")
+def explain_topic(topic: str, knowledge: KnowledgeDep) -> HTMLResponse:
+    """What a card topic means and where its rules come from."""
+    text = card_codes().topic_explanations.get(topic)
+    if text is None:
+        raise HTTPException(404, detail=[{"loc": ["path", "topic"], "msg": f"no topic '{topic}'"}])
+    title = card_codes().topics[topic]
+    return page(title, f"<p>{escape(text)}</p>", knowledge)

@@ -1,0 +1,55 @@
+"""FHIR endpoints: the project's CodeSystem resources (fhir-input.md "Code systems").
+
+Errors on ``/fhir`` paths are turned into an OperationOutcome by ``app.api.errors``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import JSONResponse
+
+from app.fhir.codesystems import code_system_bundle, code_system_ids, get_code_system
+
+FHIR_JSON = "application/fhir+json"
+
+router = APIRouter(prefix="/fhir", tags=["fhir"])
+
+
+def _fhir(body: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(body, media_type=FHIR_JSON)
+
+
+@router.get(
+    "/CodeSystem",
+    summary="All VCF-CDS CodeSystems (searchset Bundle)",
+    response_class=JSONResponse,
+    responses={200: {"content": {FHIR_JSON: {}}, "description": "A searchset Bundle"}},
+)
+def list_code_systems() -> JSONResponse:
+    return _fhir(code_system_bundle())
+
+
+@router.get(
+    "/CodeSystem/{id}",
+    summary="One VCF-CDS CodeSystem",
+    response_class=JSONResponse,
+    responses={
+        200: {"content": {FHIR_JSON: {}}, "description": "The CodeSystem"},
+        404: {"content": {FHIR_JSON: {}}, "description": "OperationOutcome: unknown id"},
+    },
+)
+def read_code_system(id: str) -> JSONResponse:
+    found = get_code_system(id)
+    if found is None:
+        known = ", ".join(code_system_ids())
+        detail = [
+            {
+                "loc": ["path", "id"],
+                "msg": f"unknown CodeSystem id; known: {known}",
+                "type": "not_found",
+            }
+        ]
+        raise HTTPException(status_code=404, detail=detail)
+    return _fhir(found)

@@ -1,0 +1,104 @@
+"""POST /api/v1/assessments: a FHIR Bundle in, the full assessment and the cards out."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from app.api.deps import KnowledgeDep, SettingsDep
+from app.api.errors import operation_outcome
+from app.assessment.service import assessment_json
+from app.cds_hooks.models import dump_response
+from app.decision import decide
+from app.fhir.adapter import unpack
+
+router = APIRouter(tags=["assessments"])
+
+RECORD_KINDS = (
+    "Condition",
+    "Procedure",
+    "MedicationStatement",
+    "MedicationRequest",
+    "Observation",
+    "Patient",
+)
+BUNDLE_SCHEMA = {
+    "type": "object",
+    "description": "A FHIR R4 Bundle (any type): the patient's resources and draft ServiceRequests",
+}
+
+COMPLETE_DOC = (
+    "Record kinds the Bundle holds completely even when it has none of them "
+    "(e.g. complete=Condition: no Conditions means no known malignancy)"
+)
+_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            media: {"schema": BUNDLE_SCHEMA}
+            for media in ("application/fhir+json", "application/json")
+        },
+    }
+}
+
+
+@router.post(
+    "/assessments",
+    openapi_extra=_BODY,
+    responses={
+        200: {"description": "The assessment (api.md) and the cards the CDS hook would return"},
+        400: {"description": "Not a FHIR Bundle: OperationOutcome naming the field"},
+    },
+)
+async def create_assessment(
+    request: Request,
+    knowledge: KnowledgeDep,
+    settings: SettingsDep,
+    complete: Annotated[list[str], Query(description=COMPLETE_DOC)] = [],  # noqa: B006
+) -> JSONResponse:
+    """Assess a patient from a Bundle; draft ServiceRequests (status draft) are rated."""
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        return _error(["body"], "request body is not valid JSON")
+    if not isinstance(body, dict) or body.get("resourceType") != "Bundle":
+        return _error(["body", "resourceType"], "the body must be a FHIR Bundle")
+    unknown = [k for k in complete if k not in RECORD_KINDS]
+    if unknown:
+        return _error(["query", "complete"], f"unknown record kind(s): {', '.join(unknown)}")
+    resources, issues = unpack(body, "Bundle")
+    drafts = [
+        r
+        for r in resources
+        if r.get("resourceType") == "ServiceRequest" and r.get("status") == "draft"
+    ]
+    others = [r for r in resources if not any(r is d for d in drafts)]
+    present = {str(r.get("resourceType")) for r in others}
+    obtained = {kind: kind in present or kind in complete for kind in RECORD_KINDS}
+    decision = decide(
+        others,
+        drafts,
+        obtained=obtained,
+        issues=issues,
+        hook="assessment",
+        selections=None,
+        knowledge=knowledge,
+        settings=settings,
+    )
+    response = dump_response(decision.response)
+    out = assessment_json(decision.assessment)
+    out["consult_id"] = decision.consult_id
+    out["cards"] = response["cards"]
+    out["system_actions"] = response.get("systemActions", [])
+    return JSONResponse(out)
+
+
+def _error(loc: list[str], msg: str) -> JSONResponse:
+    return JSONResponse(
+        operation_outcome(400, [{"loc": loc, "msg": msg}]),
+        status_code=400,
+        media_type="application/fhir+json",
+    )

@@ -1,0 +1,1 @@
+"""Assessment service: findings -> clinical state, scores, variant matches and order ratings."""

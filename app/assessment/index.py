@@ -1,0 +1,66 @@
+"""Lookup of findings by code and level."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from app.clinical.findings import Finding, FindingValue
+
+
+class FindingIndex:
+    """Findings keyed by (code, level); the adapter already keeps the newest per key."""
+
+    def __init__(self, findings: Iterable[Finding]) -> None:
+        self._by_key: dict[tuple[str, str | None], Finding] = {}
+        self._levels: dict[str, list[str | None]] = defaultdict(list)
+        for f in findings:
+            self._by_key[(f.code, f.level)] = f
+            if f.level not in self._levels[f.code]:
+                self._levels[f.code].append(f.level)
+
+    def get(self, code: str, level: str | None = None) -> Finding | None:
+        return self._by_key.get((code, level))
+
+    def value(self, code: str, level: str | None = None) -> FindingValue | None:
+        f = self.get(code, level)
+        return None if f is None else f.value
+
+    def all(self, code: str) -> list[Finding]:
+        return [self._by_key[(code, lv)] for lv in self._levels.get(code, [])]
+
+    def levels_with(self, codes: Iterable[str]) -> list[str | None]:
+        out: list[str | None] = []
+        for code in codes:
+            for lv in self._levels.get(code, []):
+                if lv not in out:
+                    out.append(lv)
+        return out
+
+    def boolean(self, code: str, level: str | None = None) -> bool | None:
+        v = self.value(code, level)
+        return v if isinstance(v, bool) else None
+
+    def number(self, code: str, level: str | None = None) -> float | None:
+        v = self.value(code, level)
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            return None
+        return float(v)
+
+    def text(self, code: str, level: str | None = None) -> str | None:
+        v = self.value(code, level)
+        return v if isinstance(v, str) else None
+
+    def any_boolean(self, code: str) -> tuple[bool | None, tuple[str, ...]]:
+        """Across levels: True if any is True; False only if some are False and none True."""
+        found = [f for f in self.all(code) if isinstance(f.value, bool)]
+        trues = [f for f in found if f.value is True]
+        if trues:
+            return True, tuple(s for f in trues for s in f.sources)
+        if found:
+            return False, tuple(s for f in found for s in f.sources)
+        return None, ()
+
+    def sources(self, code: str, level: str | None = None) -> tuple[str, ...]:
+        f = self.get(code, level)
+        return () if f is None else f.sources

@@ -1,0 +1,246 @@
+"""Per-level scores from findings: SINS, MRI malignancy score, ESCC, VBQ, sign evidence,
+chemical shift and ADC. Levels come from the findings' bodySite; findings without a level form
+an "unspecified" group and are never merged into a level."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from app.assessment.index import FindingIndex
+from app.clinical.escc import classify_escc
+from app.clinical.mri_score import MriSigns, score_mri
+from app.clinical.sign_evidence import qualitative_evidence, quantitative_evidence
+from app.clinical.signal_tests import chemical_shift_drop, interpret_adc, interpret_chemical_shift
+from app.clinical.sins import SinsInput, SinsResult, derive_collapse, index_level, score_sins
+from app.clinical.vbq import VbqError, compute_vbq
+from app.knowledge.schema import Knowledge
+
+MRI_CODES = {
+    "signal_pattern": "marrow-signal-pattern",
+    "posterior_border": "posterior-border",
+    "fluid_cleft": "fluid-cleft",
+    "signal_asymmetry": "signal-asymmetry",
+    "pedicle_involvement": "pedicle-involvement",
+    "posterior_wall_axial": "posterior-wall-axial",
+    "contrast_enhancement": "contrast-enhancement",
+    "cord_compression": "cord-compression",
+    "paraspinal_mass": "paraspinal-mass",
+}
+SINS_CODES = ("sins-pain", "sins-lesion", "sins-alignment", "sins-collapse", "sins-posterolateral")
+SINS_MEASURES = ("collapse-percent", "body-involvement-percent")
+EVIDENCE_CODES = (
+    "compression-degree", "lesion-extent", "lesion-location", "posterior-wall-state",
+    "soft-tissue-involvement", "pedicle-invasion", "pedicle-signal", "enhancement-pattern",
+    "dwi-signal", "t1-low-signal", "t2-low-signal", "vertebral-height-loss",
+)  # fmt: skip
+QUALITATIVE_CODES = (
+    "jigsaw-sign", "cancellous-fracture-lines", "vacuum-phenomenon", "retropulsion",
+    "cortical-destruction", "cancellous-destruction", "paravertebral-hematoma", "epidural-mass",
+    "paraspinal-mass", "other-osteoporotic-fractures", "focal-lesions-other-vertebrae",
+    "fluid-cleft", "pedicle-involvement", "posterior-border",
+)  # fmt: skip
+
+
+def _sources(idx: FindingIndex, codes: tuple[str, ...] | list[str], level: str | None) -> list[str]:
+    return [s for c in codes for s in idx.sources(c, level)]
+
+
+def mri_scores(idx: FindingIndex, k: Knowledge) -> list[dict[str, Any]]:
+    out = []
+    for level in idx.levels_with(MRI_CODES.values()):
+        signs = MriSigns(**{f: idx.value(code, level) for f, code in MRI_CODES.items()})  # type: ignore[arg-type]
+        try:
+            r = score_mri(signs, k.mri_score)
+        except ValueError:
+            continue
+        out.append(
+            {
+                "level": level,
+                "total": r.score.total,
+                "min": r.score.min,
+                "max": r.score.max,
+                "cutoff": r.cutoff,
+                "classification": r.classification,
+                "points": r.score.points,
+                "missing": [MRI_CODES[m] for m in r.score.missing],
+                "notes": list(r.notes),
+                "sources": _sources(idx, list(MRI_CODES.values()), level),
+            }
+        )
+    return out
+
+
+def sins_scores(
+    idx: FindingIndex, k: Knowledge, policies: dict[str, Any], mechanical_pain: bool | None
+) -> tuple[list[dict[str, Any]], list[SinsResult], list[str]]:
+    results: list[SinsResult] = []
+    out: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    for level in idx.levels_with(SINS_CODES + SINS_MEASURES):
+        if level is None:
+            skipped.append("SINS findings without a vertebral level: location cannot be scored")
+            continue
+        collapse = idx.text("sins-collapse", level) or derive_collapse(
+            idx.number("collapse-percent", level),
+            idx.number("body-involvement-percent", level),
+            policies["sins_collapse_exactly_50"],
+        )
+        pain = idx.text("sins-pain", level)
+        if pain is None and mechanical_pain is True:
+            pain = "mechanical"
+        try:
+            r = score_sins(
+                SinsInput(
+                    level=level,
+                    pain=pain,
+                    lesion=idx.text("sins-lesion", level),
+                    alignment=idx.text("sins-alignment", level),
+                    collapse=collapse,
+                    posterolateral=idx.text("sins-posterolateral", level),
+                ),
+                k,
+            )
+        except ValueError as exc:
+            skipped.append(f"SINS at {level}: {exc}")
+            continue
+        results.append(r)
+        out.append(
+            {
+                "level": r.level,
+                "location_class": r.location_class,
+                "total": r.total,
+                "min": r.score.min,
+                "max": r.score.max,
+                "category": r.category,
+                "possible_categories": list(r.possible_categories),
+                "action": r.action,
+                "points": r.score.points,
+                "missing": [f"sins-{m}" for m in r.score.missing],
+                "sources": _sources(idx, list(SINS_CODES + SINS_MEASURES), level),
+            }
+        )
+    return out, results, skipped
+
+
+def escc_grades(idx: FindingIndex, k: Knowledge, policy_1c: str) -> list[dict[str, Any]]:
+    out = []
+    for f in idx.all("escc-grade"):
+        if not isinstance(f.value, str):
+            continue
+        try:
+            r = classify_escc(f.value, k.thresholds.escc, policy_1c)
+        except ValueError:
+            continue
+        out.append({"level": f.level, **asdict(r), "sources": list(f.sources)})
+    return out
+
+
+def vbq_score(idx: FindingIndex, k: Knowledge) -> dict[str, Any] | None:
+    cfg = k.thresholds.vbq
+    signals = {lv: idx.number("vbq-signal", lv) for lv in cfg["vertebral_levels"]}
+    if all(v is None for v in signals.values()):
+        return None
+    csf_level = next(
+        (lv for lv in cfg["csf_levels"] if idx.number("csf-signal", lv) is not None), None
+    )
+    csf = idx.number("csf-signal", csf_level) if csf_level else idx.number("csf-signal")
+    sources = (
+        _sources(idx, ["vbq-signal"], None)
+        + [s for lv in cfg["vertebral_levels"] for s in idx.sources("vbq-signal", lv)]
+        + list(idx.sources("csf-signal", csf_level))
+    )
+    try:
+        r = compute_vbq(signals, csf, cfg, idx.number("field-strength"))
+    except VbqError as exc:
+        return {
+            "vbq": None,
+            "error": str(exc),
+            "missing": ["csf-signal" if exc.field == "csf" else "vbq-signal"],
+            "sources": sources,
+        }
+    return {
+        "vbq": r.vbq,
+        "cutoff": r.cutoff,
+        "elevated_risk": r.elevated_risk,
+        "levels_used": list(r.levels_used),
+        "csf_level": csf_level,
+        "field_strength_t": r.field_strength_t,
+        "note": "VBQ > 3 predicted a new VCF in patients with spinal metastasis (seed 002).",
+        "sources": sources,
+    }
+
+
+def _compression_degree(idx: FindingIndex, level: str | None) -> str | None:
+    """compression-degree, or derived from vertebral-height-loss: < 1/3 I, 1/3-2/3 II, > 2/3 III
+    (seed 001 Methods; fhir-input.md)."""
+    coded = idx.text("compression-degree", level)
+    if coded:
+        return coded
+    loss = idx.number("vertebral-height-loss", level)
+    if loss is None:
+        return None
+    frac = loss / 100
+    return "I" if frac < 1 / 3 else ("II" if frac <= 2 / 3 else "III")
+
+
+def sign_evidence(idx: FindingIndex, k: Knowledge) -> list[dict[str, Any]]:
+    out = []
+    for level in idx.levels_with(EVIDENCE_CODES + QUALITATIVE_CODES):
+        observed: dict[str, Any] = {s.id: idx.value(s.id, level) for s in k.sign_evidence.signs}
+        observed["compression-degree"] = _compression_degree(idx, level)
+        try:
+            rows = quantitative_evidence(observed, k.sign_evidence)
+        except ValueError:
+            rows = []
+        qual_obs: dict[str, bool | None] = {
+            code: idx.boolean(code, level)
+            for code in QUALITATIVE_CODES
+            if code != "posterior-border"
+        }
+        border = idx.text("posterior-border", level)
+        qual_obs["posterior-border-convex"] = None if border is None else border == "convex"
+        qual = qualitative_evidence(qual_obs, k.sign_evidence)
+        if rows or qual:
+            out.append(
+                {
+                    "level": level,
+                    "seed_001": [asdict(r) for r in rows],
+                    "seed_004_table_1": [asdict(q) for q in qual],
+                }
+            )
+    return out
+
+
+def chemical_shift(idx: FindingIndex, k: Knowledge) -> list[dict[str, Any]]:
+    out = []
+    cfg = k.thresholds.chemical_shift
+    for level in idx.levels_with(("chemical-shift-drop", "in-phase-signal", "out-of-phase-signal")):
+        drop = idx.number("chemical-shift-drop", level)
+        srcs = _sources(
+            idx, ["chemical-shift-drop", "in-phase-signal", "out-of-phase-signal"], level
+        )
+        if drop is None:
+            ip, op = idx.number("in-phase-signal", level), idx.number("out-of-phase-signal", level)
+            if ip is None or op is None or ip <= 0:
+                continue
+            drop = chemical_shift_drop(ip, op)
+        r = interpret_chemical_shift(drop, cfg)
+        out.append({"level": level, **asdict(r), "sources": srcs})
+    return out
+
+
+def adc_values(idx: FindingIndex, k: Knowledge, threshold: float | None) -> list[dict[str, Any]]:
+    out = []
+    for f in idx.all("adc"):
+        value = idx.number("adc", f.level)
+        if value is None:
+            continue
+        r = interpret_adc(value, threshold, k.thresholds.adc)
+        out.append({"level": f.level, **asdict(r), "sources": list(f.sources)})
+    return out
+
+
+def sins_index(results: list[SinsResult]) -> str | None:
+    chosen = index_level(results)
+    return chosen.level if chosen else None

@@ -1,0 +1,185 @@
+"""Clinical state of clinical-rules 1.1 derived from findings, with provenance.
+
+History (malignancy, prior augmentation/surgery) is closed-world only where the record was
+read (the adapter's HistoryFact); findings are never closed-world: absent means unknown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from app.assessment.index import FindingIndex
+from app.clinical.findings import PatientFindings
+from app.clinical.state import ClinicalState, Etiology, derive_deformity
+from app.clinical.tristate import Tri, tri_any
+
+
+@dataclass(frozen=True)
+class StateInput:
+    value: Tri | str
+    sources: tuple[str, ...]
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class DerivedState:
+    state: ClinicalState
+    inputs: dict[str, StateInput]
+    vcf_levels: tuple[str, ...]
+    etiology_conflict: bool
+
+
+def _bool(idx: FindingIndex, code: str) -> StateInput:
+    value, sources = idx.any_boolean(code)
+    return StateInput(value, sources)
+
+
+def _combine_any(*parts: StateInput) -> StateInput:
+    value = tri_any(
+        p.value if isinstance(p.value, bool) or p.value is None else None for p in parts
+    )
+    if value is True:
+        sources = tuple(s for p in parts if p.value is True for s in p.sources)
+    else:
+        sources = tuple(s for p in parts for s in p.sources)
+    return StateInput(value, sources)
+
+
+def derive_state(
+    pf: PatientFindings,
+    idx: FindingIndex,
+    knowledge_thresholds: dict[str, Any],
+    policies: dict[str, Any],
+    now: datetime | None = None,
+) -> DerivedState:
+    """Derive every input of the clinical state (clinical-rules 1.1; fhir-input.md)."""
+    now = now or datetime.now(UTC)
+    inputs: dict[str, StateInput] = {}
+
+    # vcf_present: a `vcf` finding at any level, or a documented fracture (e.g. M48.5*)
+    vcf_obs = _bool(idx, "vcf")
+    documented = tuple(s for d in pf.documented_fractures for s in d.sources)
+    if documented:
+        vcf_obs = _combine_any(vcf_obs, StateInput(True, documented))
+    inputs["vcf_present"] = vcf_obs
+    vcf_levels = sorted(
+        {f.level for f in idx.all("vcf") if f.value is True and f.level}
+        | {d.level for d in pf.documented_fractures if d.level}
+    )
+
+    # vcf_new (policy vcf_new_days): vcf-acute finding decides; else edema, or first
+    # documentation within the window (seed 003: edema resolves within 1-3 months)
+    acute = _bool(idx, "vcf-acute")
+    edema = _bool(idx, "marrow-edema")
+    if acute.value is not None:
+        inputs["vcf_new"] = acute
+    else:
+        days = int(policies["vcf_new_days"])
+        dates = [d.first_documented for d in pf.documented_fractures if d.first_documented]
+        dates += [f.effective for f in idx.all("vcf") if f.value is True and f.effective]
+        recent: StateInput = StateInput(None, ())
+        if dates:
+            first = min(_aware(d) for d in dates)
+            within = now - first <= timedelta(days=days)
+            recent = StateInput(
+                within, documented or vcf_obs.sources, f"first documented {first.date()}"
+            )
+        inputs["vcf_new"] = _combine_any(edema, recent)
+
+    inputs["symptomatic"] = _bool(idx, "symptomatic")
+    inputs["malignancy_history"] = StateInput(
+        pf.malignancy_history.value, pf.malignancy_history.sources
+    )
+    inputs["prior_vcf_treatment"] = StateInput(
+        pf.prior_vcf_treatment.value, pf.prior_vcf_treatment.sources
+    )
+
+    multiple = _bool(idx, "multiple-vcfs")
+    if len(vcf_levels) > 1:
+        level_sources = tuple(s for f in idx.all("vcf") if f.value is True for s in f.sources)
+        multiple = _combine_any(multiple, StateInput(True, level_sources + documented))
+    inputs["multiple_vcfs"] = multiple
+
+    etiology, conflict = _etiology(pf, idx)
+    inputs["etiology"] = etiology
+
+    inputs["marrow_edema_or_cleft"] = _combine_any(
+        edema, _bool(idx, "fluid-cleft"), _bool(idx, "vacuum-phenomenon")
+    )
+    inputs["worsening_pain"] = _bool(idx, "worsening-pain")
+    inputs["pulmonary_dysfunction"] = _bool(idx, "pulmonary-dysfunction")
+    inputs["deformity"] = _deformity(idx, knowledge_thresholds)
+
+    mech = _bool(idx, "mechanical-pain")
+    if mech.value is None:
+        sins_pains = [f for f in idx.all("sins-pain") if isinstance(f.value, str)]
+        if any(f.value == "mechanical" for f in sins_pains):
+            mech = StateInput(
+                True, tuple(s for f in sins_pains if f.value == "mechanical" for s in f.sources)
+            )
+        elif sins_pains:
+            mech = StateInput(False, tuple(s for f in sins_pains for s in f.sources))
+    inputs["mechanical_pain"] = mech
+
+    state = ClinicalState(
+        **{k: v.value for k, v in inputs.items() if k != "etiology"},  # type: ignore[arg-type]
+        etiology=etiology.value if isinstance(etiology.value, str) else "unknown",  # type: ignore[arg-type]
+    )
+    return DerivedState(state, inputs, tuple(vcf_levels), conflict)
+
+
+def _aware(d: datetime) -> datetime:
+    return d if d.tzinfo else d.replace(tzinfo=UTC)
+
+
+def _etiology(pf: PatientFindings, idx: FindingIndex) -> tuple[StateInput, bool]:
+    """Documented etiology (clinical-rules 1.4). Conflicting documentation stays unknown."""
+    evidence: dict[str, list[str]] = {}
+    for e in pf.etiology:
+        evidence.setdefault(e.value, []).extend(e.sources)
+    for f in idx.all("fracture-etiology"):
+        if f.value in ("osteoporotic", "pathological"):
+            evidence.setdefault(str(f.value), []).extend(f.sources)
+    if len(evidence) == 1:
+        ((value, srcs),) = evidence.items()
+        return StateInput(value, tuple(srcs)), False
+    if len(evidence) > 1:
+        all_sources = tuple(s for v in evidence.values() for s in v)
+        note = "conflicting etiology documentation (osteoporotic and pathological)"
+        return StateInput("unknown", all_sources, note), True
+    return StateInput("unknown", ()), False
+
+
+def _deformity(idx: FindingIndex, cfg: dict[str, Any]) -> StateInput:
+    """Spinal deformity (seed 003 Variant 5/8): the largest measurement of each kind."""
+
+    def largest(code: str) -> tuple[float | None, tuple[str, ...]]:
+        vals = [(idx.number(code, f.level), f.sources) for f in idx.all(code)]
+        known = [(v, src) for v, src in vals if v is not None]
+        if not known:
+            return None, ()
+        return max(known, key=lambda t: t[0])
+
+    parts = [
+        largest(c)
+        for c in ("kyphosis", "scoliosis", "dorsal-wall-height-reduction", "vertebral-height-loss")
+    ]
+    value = derive_deformity(parts[0][0], parts[1][0], parts[2][0], parts[3][0], cfg)
+    return StateInput(value, tuple(s for p in parts for s in p[1]))
+
+
+def state_inputs_json(derived: DerivedState) -> dict[str, dict[str, Any]]:
+    """``clinical_state`` of the assessment: value (true/false/null or etiology) and sources."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, inp in derived.inputs.items():
+        entry: dict[str, Any] = {"value": inp.value, "sources": list(inp.sources)}
+        if inp.note:
+            entry["note"] = inp.note
+        out[name] = entry
+    return out
+
+
+def etiology_of(derived: DerivedState) -> Etiology:
+    return derived.state.etiology

@@ -1,0 +1,39 @@
+"""Plain-text and GitHub-flavoured-markdown helpers for cards (no raw HTML, bounded length)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+MAX_SUMMARY = 139
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#])")
+
+
+def md(text: object) -> str:
+    """Escape markdown (and any angle bracket) in untrusted text such as EHR displays."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+def summary(text: str) -> str:
+    """Clamp to the CDS Hooks 140-character limit on a word boundary."""
+    text = " ".join(text.split())
+    if len(text) <= MAX_SUMMARY:
+        return text
+    cut = text[: MAX_SUMMARY - 1].rsplit(" ", 1)[0].rstrip(",;:-")
+    return cut + "…"
+
+
+def short_procedure(name: str) -> str:
+    """Shorter display for summaries: 'MRI spine area of interest without IV contrast' ->
+    'MRI spine without IV contrast'."""
+    return name.replace(" area of interest", "").replace(" skull base to mid-thigh", "")
+
+
+def table(headers: list[str], rows: Sequence[Sequence[object]]) -> str:
+    head = "| " + " | ".join(headers) + " |\n|" + "---|" * len(headers) + "\n"
+    return head + "".join("| " + " | ".join(md(c) for c in row) + " |\n" for row in rows)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")

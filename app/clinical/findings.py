@@ -1,0 +1,96 @@
+"""Findings: the FHIR-independent facts the clinical core reads (fhir-input.md codes).
+
+The FHIR adapter (``app.fhir``) turns resources into ``PatientFindings``; the assessment service
+turns findings into assessments. Every finding keeps the ids of the resources it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+FindingValue = bool | str | float | int
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One observed fact. ``value`` None = known to be unknown (dataAbsentReason / no value)."""
+
+    code: str  # project finding code, e.g. "fluid-cleft", "sins-pain", "vbq-signal"
+    value: FindingValue | None
+    sources: tuple[str, ...]  # "Observation/abc", "Observation/abc#component[2]"
+    level: str | None = None  # canonical vertebral level (C1..S5) or None
+    unit: str | None = None
+    effective: datetime | None = None
+
+
+@dataclass(frozen=True)
+class HistoryFact:
+    """A closed-world history input: True/False only when the record was actually read."""
+
+    value: bool | None
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EtiologyEvidence:
+    value: Literal["osteoporotic", "pathological"]
+    sources: tuple[str, ...]
+    effective: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DocumentedFracture:
+    """A VCF documented by a Condition (e.g. ICD-10-CM M48.5*), for vcf_present / vcf_new."""
+
+    sources: tuple[str, ...]
+    first_documented: datetime | None
+    level: str | None = None
+
+
+@dataclass(frozen=True)
+class DraftOrder:
+    """A draft ServiceRequest being ordered (order-select/order-sign draftOrders, or a draft
+    ServiceRequest in a posted Bundle). ``procedure`` is the ACR procedure name or None."""
+
+    resource_type: str
+    resource_id: str
+    code_system: str | None
+    code: str | None
+    display: str | None
+    procedure: str | None
+    not_mapped_reason: str | None
+    body_site: str | None
+    resource: dict[str, object]  # the raw JSON, kept so it round-trips untouched
+
+
+@dataclass(frozen=True)
+class InputIssue:
+    """A resource (or part of one) that was skipped or read with a caveat."""
+
+    severity: Literal["error", "warning", "information"]
+    location: str  # "Observation/abc.valueQuantity" or "prefetch.conditions"
+    message: str
+
+
+@dataclass
+class PatientFindings:
+    """Everything the adapter read for one patient."""
+
+    patient_id: str | None = None
+    birth_date: date | None = None
+    findings: list[Finding] = field(default_factory=list)
+    malignancy_history: HistoryFact = field(default_factory=lambda: HistoryFact(None))
+    prior_vcf_treatment: HistoryFact = field(default_factory=lambda: HistoryFact(None))
+    prolonged_corticosteroids: HistoryFact = field(default_factory=lambda: HistoryFact(None))
+    etiology: list[EtiologyEvidence] = field(default_factory=list)
+    documented_fractures: list[DocumentedFracture] = field(default_factory=list)
+    orders: list[DraftOrder] = field(default_factory=list)
+    issues: list[InputIssue] = field(default_factory=list)
+    # which kinds of record were actually obtained (closed-world history needs them)
+    obtained: dict[str, bool] = field(default_factory=dict)
+    # Condition facts that are never closed-world (True or unknown): bone metastasis
+    # (ICD-10-CM C79.51/C79.52, SNOMED CT 94222008) and osteoporosis (M80.*, M81.*)
+    bone_metastasis: HistoryFact = field(default_factory=lambda: HistoryFact(None))
+    osteoporosis: HistoryFact = field(default_factory=lambda: HistoryFact(None))

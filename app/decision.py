@@ -1,0 +1,56 @@
+"""One decision: resources in -> findings -> assessment -> cards out (shared by the CDS Hooks
+services and POST /api/v1/assessments, so both return exactly the same cards)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from app.assessment.service import Assessment, assess
+from app.cards.builder import CardBuilder, CardContext, Hook
+from app.cds_hooks.models import CdsResponse
+from app.clinical.findings import InputIssue
+from app.fhir.adapter import read_resources
+from app.fhir.alternatives import coding_for
+from app.knowledge.schema import Knowledge
+from app.settings import Settings
+
+
+@dataclass(frozen=True)
+class Decision:
+    consult_id: str
+    assessment: Assessment
+    response: CdsResponse
+
+
+def decide(
+    resources: Sequence[dict[str, Any]],
+    draft_orders: Sequence[dict[str, Any]],
+    *,
+    obtained: Mapping[str, bool],
+    issues: Sequence[InputIssue],
+    hook: Hook,
+    selections: frozenset[str] | None,
+    knowledge: Knowledge,
+    settings: Settings,
+    now: datetime | None = None,
+) -> Decision:
+    now = now or datetime.now(UTC)
+    findings = read_resources(
+        resources, draft_orders=draft_orders, today=now.date(), obtained=obtained
+    )
+    findings.issues[:0] = list(issues)
+    assessment = assess(findings, knowledge, settings.policies(), now)
+    consult_id = f"urn:uuid:{uuid.uuid4()}"
+    ctx = CardContext(
+        hook=hook,
+        base_url=settings.public_base_url.rstrip("/"),
+        consult_id=consult_id,
+        selections=selections,
+        mirror_system_actions=settings.mirror_system_actions,
+    )
+    response = CardBuilder(knowledge, ctx, coding_for).build(assessment)
+    return Decision(consult_id, assessment, response)

@@ -1,0 +1,312 @@
+"""FHIR R4 JSON -> ``PatientFindings`` (the contract is ``shared/spec/fhir-input.md``).
+
+Hot path: raw dicts are read with narrow, tolerant accessors (``app.fhir.raw``); no FHIR model
+is validated here. One bad resource, component or value is skipped and reported as an
+``InputIssue`` naming the resource and field; nothing here raises on input. Newest
+(effectiveDateTime / effectivePeriod.end / issued) wins per finding code and level. History is
+closed-world only for the kinds of record the caller says were obtained.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from app.clinical.findings import (
+    Finding,
+    HistoryFact,
+    InputIssue,
+    PatientFindings,
+)
+from app.fhir.history import HistorySources, merge_fractures, read_condition, read_procedure
+from app.fhir.medications import (
+    IGNORED_STATUSES,
+    Course,
+    course_of,
+    is_systemic_corticosteroid,
+    prolonged,
+)
+from app.fhir.observations import Candidate, read_observation
+from app.fhir.orders import read_order
+from app.fhir.raw import objs, parse_date, reference_id, resource_label, text
+
+MAX_DEPTH = 4  # Bundles inside Bundles
+MAX_RESOURCES = 10_000
+MEDICATION_TYPES = ("MedicationStatement", "MedicationRequest")
+_OLDEST = datetime.min.replace(tzinfo=UTC)
+
+Resource = dict[str, Any]
+
+
+# --- unpacking ------------------------------------------------------------------------------
+
+
+def unpack(value: object, location: str) -> tuple[list[Resource], list[InputIssue]]:
+    """Resources in a prefetch value, Bundle (any or no ``type``), list or single resource.
+
+    ``null`` and OperationOutcome give an ``InputIssue`` (the data were not obtained), never
+    resources; anything that is not a resource is reported and skipped.
+    """
+    resources: list[Resource] = []
+    issues: list[InputIssue] = []
+    _unpack(value, location, 0, resources, issues)
+    return resources, issues
+
+
+def _outcome_summary(outcome: Resource) -> str:
+    parts = []
+    for issue in objs(outcome, "issue")[:5]:
+        severity = text(issue, "severity", 16) or "?"
+        code = text(issue, "code", 32) or "?"
+        parts.append(f"{severity}/{code}")
+    return ", ".join(parts) or "no issue given"
+
+
+def _unpack(
+    value: object, where: str, depth: int, out: list[Resource], issues: list[InputIssue]
+) -> None:
+    if len(out) >= MAX_RESOURCES:
+        issues.append(InputIssue("error", where, f"more than {MAX_RESOURCES} resources; skipped"))
+        return
+    if value is None:
+        issues.append(InputIssue("warning", where, "no data (null): not obtained"))
+        return
+    if isinstance(value, list):
+        if depth >= MAX_DEPTH:
+            issues.append(InputIssue("error", where, "nested too deeply; skipped"))
+            return
+        for i, item in enumerate(value[:MAX_RESOURCES]):
+            _unpack(item, f"{where}[{i}]", depth + 1, out, issues)
+        return
+    if not isinstance(value, dict):
+        issues.append(InputIssue("error", where, "not a FHIR resource (expected a JSON object)"))
+        return
+    rtype = text(value, "resourceType", 64)
+    if rtype is None:
+        issues.append(InputIssue("error", where, "not a FHIR resource (no resourceType)"))
+    elif rtype == "OperationOutcome":
+        summary = _outcome_summary(value)
+        what = "reported by the server" if ".entry[" in where else "instead of data"
+        issues.append(InputIssue("warning", where, f"OperationOutcome {what} ({summary})"))
+    elif rtype == "Bundle":
+        _unpack_bundle(value, where, depth, out, issues)
+    else:
+        out.append(value)
+
+
+def _unpack_bundle(
+    bundle: Resource, where: str, depth: int, out: list[Resource], issues: list[InputIssue]
+) -> None:
+    if depth >= MAX_DEPTH:
+        issues.append(InputIssue("error", where, "Bundle nested too deeply; skipped"))
+        return
+    entries = bundle.get("entry")
+    if entries is None:
+        return
+    if not isinstance(entries, list):
+        issues.append(InputIssue("error", f"{where}.entry", "entry is not a list; skipped"))
+        return
+    for i, entry in enumerate(entries[:MAX_RESOURCES]):
+        if isinstance(entry, dict) and "resource" in entry:
+            _unpack(entry["resource"], f"{where}.entry[{i}].resource", depth + 1, out, issues)
+        elif not isinstance(entry, dict):
+            issues.append(InputIssue("error", f"{where}.entry[{i}]", "entry is not an object"))
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def _newest(group: list[Candidate], issues: list[InputIssue]) -> Finding:
+    """Newest known value wins; a newer unknown never hides an older known value; values
+    that disagree at the same newest time give unknown (with a warning)."""
+    known = [c for c in group if c.value is not None]
+    pool = known or group
+    latest = max(c.effective or _OLDEST for c in pool)
+    newest = [c for c in pool if (c.effective or _OLDEST) == latest]
+    sources = tuple(dict.fromkeys(c.source for c in newest))
+    values = {c.value for c in newest}
+    first = newest[0]
+    value = first.value
+    if len(values) > 1:
+        where = ", ".join(sources)[:200]
+        message = f"{first.code}: conflicting values at the same time; read as unknown"
+        issues.append(InputIssue("warning", where, message))
+        value = None
+    return Finding(first.code, value, sources, first.level, first.unit, first.effective)
+
+
+def _merge(candidates: list[Candidate], issues: list[InputIssue]) -> list[Finding]:
+    groups: dict[tuple[str, str | None], list[Candidate]] = {}
+    for candidate in candidates:
+        groups.setdefault((candidate.code, candidate.level), []).append(candidate)
+    keys = sorted(groups, key=lambda k: (k[0], k[1] or ""))
+    return [_newest(groups[key], issues) for key in keys]
+
+
+def _history(found: list[str], kinds: tuple[str, ...], obtained: Mapping[str, bool]) -> HistoryFact:
+    """True with sources when found; False only when one of ``kinds`` was obtained."""
+    if found:
+        return HistoryFact(True, tuple(dict.fromkeys(found)))
+    if any(obtained.get(kind) is True for kind in kinds):
+        return HistoryFact(False)
+    return HistoryFact(None)
+
+
+def _corticosteroids(courses: list[Course], obtained: Mapping[str, bool]) -> HistoryFact:
+    if not courses:
+        return _history([], MEDICATION_TYPES, obtained)
+    value, sources = prolonged(courses)
+    if value is False and not any(obtained.get(kind) is True for kind in MEDICATION_TYPES):
+        return HistoryFact(None, sources)
+    return HistoryFact(value, sources)
+
+
+class _Read:
+    """Mutable state of one ``read_resources`` call."""
+
+    def __init__(self, today: date) -> None:
+        self.today = today
+        self.pf = PatientFindings()
+        self.candidates: list[Candidate] = []
+        self.history = HistorySources()
+        self.courses: list[Course] = []
+        self.medications: dict[str, Resource] = {}
+
+    def patient(self, resources: list[tuple[Resource, str]]) -> None:
+        for resource, label in resources:
+            if text(resource, "resourceType", 64) != "Patient":
+                continue
+            pid = text(resource, "id", 64)
+            if self.pf.patient_id is None:
+                self.pf.patient_id = pid
+                self.pf.birth_date = parse_date(resource.get("birthDate"))
+                if resource.get("birthDate") is not None and self.pf.birth_date is None:
+                    message = "not a full date (YYYY-MM-DD); age unknown"
+                    self.pf.issues.append(InputIssue("warning", f"{label}.birthDate", message))
+            elif pid != self.pf.patient_id:
+                message = "a second patient in the input; ignored"
+                self.pf.issues.append(InputIssue("error", label, message))
+        if self.pf.patient_id is None:
+            for resource, _ in resources:
+                subject = reference_id(resource.get("subject"), "Patient")
+                subject = subject or reference_id(resource.get("patient"), "Patient")
+                if subject is not None:
+                    self.pf.patient_id = subject
+                    break
+
+    def other_patient(self, resource: Resource, label: str) -> bool:
+        for key in ("subject", "patient"):
+            ref = reference_id(resource.get(key), "Patient")
+            if ref is not None and self.pf.patient_id is not None and ref != self.pf.patient_id:
+                message = "refers to another patient; skipped"
+                self.pf.issues.append(InputIssue("error", f"{label}.{key}", message))
+                return True
+        return False
+
+    def one(self, resource: Resource, label: str) -> None:
+        rtype = text(resource, "resourceType", 64)
+        issues = self.pf.issues
+        if rtype in ("Patient", "Medication") or self.other_patient(resource, label):
+            return
+        if rtype == "Observation":
+            candidates, found = read_observation(resource, label)
+            self.candidates.extend(candidates)
+            issues.extend(found)
+        elif rtype == "Condition":
+            read_condition(resource, label, self.history, issues)
+        elif rtype == "Procedure":
+            read_procedure(resource, label, self.history, issues)
+        elif rtype in MEDICATION_TYPES:
+            self.medication(resource, label)
+        elif rtype == "ServiceRequest":
+            if text(resource, "status", 40) == "draft":
+                self.pf.orders.append(read_order(resource, label))
+        else:
+            message = f"resource type {rtype} is not read"
+            issues.append(InputIssue("information", label, message))
+
+    def medication(self, resource: Resource, label: str) -> None:
+        status = text(resource, "status", 40)
+        if status in IGNORED_STATUSES:
+            return
+        if is_systemic_corticosteroid(resource, self.medications):
+            self.courses.append(course_of(resource, label, self.today))
+
+    def finish(self, obtained: Mapping[str, bool]) -> PatientFindings:
+        pf, history = self.pf, self.history
+        pf.obtained = dict(obtained)
+        pf.findings = _merge(self.candidates, pf.issues)
+        pf.malignancy_history = _history(history.malignancy, ("Condition",), obtained)
+        pf.prior_vcf_treatment = _history(history.prior_treatment, ("Procedure",), obtained)
+        pf.prolonged_corticosteroids = _corticosteroids(self.courses, obtained)
+        pf.bone_metastasis = _history(history.bone_metastasis, (), obtained)
+        pf.osteoporosis = _history(history.osteoporosis, (), obtained)
+        pf.etiology = list(history.etiology)
+        pf.documented_fractures = merge_fractures(history.fractures)
+        kinds = {e.value for e in pf.etiology}
+        if len(kinds) > 1:
+            where = ", ".join(dict.fromkeys(s for e in pf.etiology for s in e.sources))[:200]
+            message = "Conditions document both osteoporotic and pathological fracture"
+            pf.issues.append(InputIssue("warning", where, message))
+        return pf
+
+
+def _guarded(read: _Read, resource: Resource, label: str) -> None:
+    try:
+        read.one(resource, label)
+    except Exception as exc:  # last line of defence: one resource never breaks the read
+        message = f"could not be read ({type(exc).__name__}); skipped"
+        read.pf.issues.append(InputIssue("error", label, message))
+
+
+def read_resources(
+    resources: Iterable[object],
+    *,
+    today: date | None = None,
+    obtained: Mapping[str, bool] | None = None,
+    draft_orders: Iterable[object] = (),
+) -> PatientFindings:
+    """Read FHIR R4 resources (or Bundles of them) into ``PatientFindings``.
+
+    ``obtained`` says which record kinds were actually read ("Condition", "Procedure",
+    "MedicationStatement", "MedicationRequest"): history is false only for those.
+    ``draft_orders`` are the orders being placed (CDS Hooks ``draftOrders``): each becomes a
+    ``DraftOrder`` whatever its status; a ServiceRequest with status ``draft`` among
+    ``resources`` does too.
+    """
+    read = _Read(today or datetime.now(UTC).date())
+    flat: list[tuple[Resource, str]] = []
+    seen: set[str] = set()
+    for i, value in enumerate(resources):
+        found, issues = unpack(value, f"resources[{i}]")
+        read.pf.issues.extend(issues)
+        for resource in found:
+            label = resource_label(resource, len(flat))
+            if label in seen:  # the same resource twice (prefetch and search): read once
+                continue
+            seen.add(label)
+            flat.append((resource, label))
+    read.medications = {
+        rid: r
+        for r, _ in flat
+        if text(r, "resourceType", 64) == "Medication" and (rid := text(r, "id", 64))
+    }
+    read.patient(flat)
+    for resource, label in flat:
+        _guarded(read, resource, label)
+    ordered = {f"{o.resource_type}/{o.resource_id}" for o in read.pf.orders}
+    for i, value in enumerate(draft_orders):
+        found, issues = unpack(value, f"draftOrders[{i}]")
+        read.pf.issues.extend(issues)
+        for j, resource in enumerate(found):
+            label = resource_label(resource, j)
+            if label in ordered:  # also a draft ServiceRequest among the resources
+                continue
+            ordered.add(label)
+            try:
+                read.pf.orders.append(read_order(resource, label))
+            except Exception as exc:  # one order never breaks the read
+                message = f"could not be read ({type(exc).__name__}); skipped"
+                read.pf.issues.append(InputIssue("error", label, message))
+    return read.finish(obtained or {})

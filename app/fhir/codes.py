@@ -1,0 +1,354 @@
+"""Code tables of the FHIR layer (``app/fhir/data/*.json``), validated when first loaded.
+
+Every list the adapter matches against lives in a data file (fhir-input.md: "keep every code
+list in data files that a test checks for duplicates and typos"). A duplicate code, a malformed
+ICD-10-CM prefix or range, or an order mapped to a name that is not an ACR procedure stops
+loading with ``CodeDataError`` naming the file and the entry.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from app.knowledge.loader import default_knowledge
+
+DATA_DIR = Path(__file__).parent / "data"
+
+ICD_CODE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
+ICD_CATEGORY = re.compile(r"^[A-Z][0-9][0-9A-Z]$")
+CPT_CODE = re.compile(r"^[0-9]{4}[0-9A-Z]$")
+LOINC_CODE = re.compile(r"^[0-9]{1,7}-[0-9]$")
+PROJECT_CODE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+class CodeDataError(RuntimeError):
+    """A code data file is missing, unreadable or invalid."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _unique(items: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for item in items:
+        if item in seen:
+            raise ValueError(f"duplicate {what} {item!r}")
+        seen.add(item)
+
+
+# --- findings (fhir-input.md "Observations") ------------------------------------------------
+
+
+class Coding(_Strict):
+    system: str
+    code: str
+    display: str | None = None
+
+
+class FindingCode(_Strict):
+    code: str = Field(pattern=PROJECT_CODE.pattern)
+    display: str
+    definition: str
+    type: Literal["boolean", "coded", "quantity", "integer"]
+    per_level: bool
+    used_by: str
+    values: list[str] | None = None
+    unit: str | None = None
+    unit_aliases: list[str] = []
+    unit_factors: dict[str, float] = {}
+    min: float | None = None
+    max: float | None = None
+    levels: list[str] | None = None
+    synonyms: list[Coding] = []
+
+    @model_validator(mode="after")
+    def _shape(self) -> FindingCode:
+        if (self.type == "coded") != (self.values is not None):
+            raise ValueError(f"{self.code}: 'values' is required for coded findings only")
+        if self.values is not None:
+            _unique(self.values, f"{self.code} value")
+        if self.type != "quantity" and (self.unit or self.unit_factors or self.unit_aliases):
+            raise ValueError(f"{self.code}: units are for quantity findings only")
+        if self.unit is None and self.unit_factors:
+            raise ValueError(f"{self.code}: unit_factors need a unit")
+        return self
+
+
+class BooleanCodes(_Strict):
+    system: str
+    yes: str
+    no: str
+    unknown: str
+    note: str
+
+
+class LevelComponent(_Strict):
+    code: str
+    display: str
+    definition: str
+
+
+class FindingCodes(_Strict):
+    name: Literal["finding-codes"]
+    source: str
+    system: str
+    level_component: LevelComponent
+    boolean_codes: BooleanCodes
+    findings: list[FindingCode]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FindingCodes:
+        _unique([f.code for f in self.findings] + [self.level_component.code], "finding code")
+        _unique([f"{s.system}|{s.code}" for f in self.findings for s in f.synonyms], "synonym")
+        levels = set(default_knowledge().anatomy.levels())
+        for f in self.findings:
+            bad = [lv for lv in f.levels or [] if lv not in levels]
+            if bad:
+                raise ValueError(f"{f.code}: unknown levels {bad}")
+        return self
+
+    @cached_property
+    def _by_code(self) -> dict[str, FindingCode]:
+        return {f.code: f for f in self.findings}
+
+    @cached_property
+    def _by_synonym(self) -> dict[tuple[str, str], str]:
+        return {(s.system, s.code): f.code for f in self.findings for s in f.synonyms}
+
+    def by_code(self) -> dict[str, FindingCode]:
+        """``code -> spec`` (built once)."""
+        return self._by_code
+
+    def by_synonym(self) -> dict[tuple[str, str], str]:
+        """``(system, code) -> finding code`` of the accepted standard synonyms (built once)."""
+        return self._by_synonym
+
+
+# --- conditions -----------------------------------------------------------------------------
+
+Effect = Literal[
+    "malignancy",
+    "bone_metastasis",
+    "etiology_osteoporotic",
+    "etiology_pathological",
+    "vcf",
+    "osteoporosis",
+]
+
+
+class ConditionRule(_Strict):
+    system: Literal["icd-10-cm", "snomed"]
+    match: Literal["prefix", "exact", "range"]
+    value: str | tuple[str, str]
+    effects: list[Effect] = Field(min_length=1)
+    display: str
+    verified: bool
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _well_formed(self) -> ConditionRule:
+        if self.match == "range":
+            if self.system != "icd-10-cm" or isinstance(self.value, str):
+                raise ValueError(f"range rule must be ICD-10-CM [start, end]: {self.value!r}")
+            start, end = self.value
+            if not (ICD_CATEGORY.match(start) and ICD_CATEGORY.match(end)) or start > end:
+                raise ValueError(f"malformed ICD-10-CM range {self.value!r}")
+        elif not isinstance(self.value, str):
+            raise ValueError(f"{self.match} rule needs a single code, not {self.value!r}")
+        elif self.system == "icd-10-cm" and not ICD_CODE.match(self.value):
+            raise ValueError(f"malformed ICD-10-CM code {self.value!r}")
+        elif self.system == "snomed" and not self.value.isdigit():
+            raise ValueError(f"malformed SNOMED CT code {self.value!r}")
+        return self
+
+    def key(self) -> str:
+        value = "-".join(self.value) if isinstance(self.value, tuple) else self.value
+        return f"{self.system}|{self.match}|{value}"
+
+
+class ConditionCodes(_Strict):
+    name: Literal["condition-codes"]
+    source: str
+    systems: dict[Literal["icd-10-cm", "snomed"], list[str]]
+    note: str
+    rules: list[ConditionRule]
+
+    @model_validator(mode="after")
+    def _unique_rules(self) -> ConditionCodes:
+        _unique([r.key() for r in self.rules], "condition rule")
+        return self
+
+
+# --- procedures -----------------------------------------------------------------------------
+
+
+class ProcedureCode(_Strict):
+    code: str = Field(pattern=CPT_CODE.pattern)
+    group: Literal["vertebroplasty", "augmentation", "fusion", "decompression", "corpectomy"]
+    display: str
+    verified: bool
+    note: str | None = None
+
+
+class ProcedureCodes(_Strict):
+    name: Literal["procedure-codes"]
+    source: str
+    system: str
+    counted_statuses: list[str]
+    note: str
+    codes: list[ProcedureCode]
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> ProcedureCodes:
+        _unique([c.code for c in self.codes], "procedure code")
+        return self
+
+
+# --- orders ---------------------------------------------------------------------------------
+
+OrderSystem = Literal["cpt", "loinc", "project"]
+
+
+class OrderCode(_Strict):
+    system: OrderSystem
+    code: str
+    display: str
+    procedure: str
+    region: (
+        Literal["cervical", "thoracic", "lumbar", "cervical-thoracic", "multiple", "whole"] | None
+    ) = None
+    definition: str | None = None
+    verified: bool
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _code_form(self) -> OrderCode:
+        pattern = {"cpt": CPT_CODE, "loinc": LOINC_CODE, "project": PROJECT_CODE}[self.system]
+        if not pattern.match(self.code):
+            raise ValueError(f"malformed {self.system} code {self.code!r}")
+        if self.system == "project" and not self.definition:
+            raise ValueError(f"project order code {self.code!r} needs a definition")
+        return self
+
+
+class Myelography(_Strict):
+    procedure: str
+    ct_with_contrast: list[str]
+    myelography_codes: list[str]
+    rule: str
+
+
+class OrderCodes(_Strict):
+    name: Literal["order-codes"]
+    source: str
+    systems: dict[OrderSystem, str]
+    myelography: Myelography
+    codes: list[OrderCode]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OrderCodes:
+        _unique([f"{c.system}|{c.code}" for c in self.codes], "order code")
+        names = {p.name for p in default_knowledge().acr.procedures}
+        for c in self.codes:
+            if c.procedure not in names:
+                raise ValueError(
+                    f"order {c.system}|{c.code}: unknown ACR procedure {c.procedure!r}"
+                )
+        if self.myelography.procedure not in names:
+            raise ValueError(f"unknown ACR procedure {self.myelography.procedure!r}")
+        missing = names - {c.procedure for c in self.codes}
+        if missing:
+            raise ValueError(f"ACR procedures without an orderable code: {sorted(missing)}")
+        return self
+
+    @cached_property
+    def _lookup(self) -> dict[tuple[str, str], OrderCode]:
+        return {(self.systems[c.system], c.code): c for c in self.codes}
+
+    def lookup(self) -> dict[tuple[str, str], OrderCode]:
+        """``(system URL, code) -> entry`` (built once; do not modify)."""
+        return self._lookup
+
+
+# --- medications ----------------------------------------------------------------------------
+
+
+class Ingredient(_Strict):
+    rxnorm: str = Field(pattern=r"^[0-9]+$")
+    name: str
+    atc: str
+    names: list[str]
+    verified: bool
+
+
+class DurationRule(_Strict):
+    min_days: int = Field(gt=0)
+    merge_gap_days: int = Field(ge=0)
+    note: str
+
+
+class MedicationCodes(_Strict):
+    name: Literal["medication-codes"]
+    source: str
+    systems: dict[Literal["rxnorm", "atc"], str]
+    atc_prefixes: list[str]
+    ingredients: list[Ingredient]
+    non_systemic_stems: list[str]
+    duration_rule: DurationRule
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> MedicationCodes:
+        _unique([i.rxnorm for i in self.ingredients], "RxNorm code")
+        _unique([n.lower() for i in self.ingredients for n in i.names], "ingredient name")
+        _unique(self.non_systemic_stems, "non-systemic stem")
+        return self
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+class CodeTables(_Strict):
+    findings: FindingCodes
+    conditions: ConditionCodes
+    procedures: ProcedureCodes
+    orders: OrderCodes
+    medications: MedicationCodes
+
+
+_FILES: dict[str, tuple[str, type[BaseModel]]] = {
+    "findings": ("finding_codes.json", FindingCodes),
+    "conditions": ("condition_codes.json", ConditionCodes),
+    "procedures": ("procedure_codes.json", ProcedureCodes),
+    "orders": ("order_codes.json", OrderCodes),
+    "medications": ("medication_codes.json", MedicationCodes),
+}
+
+
+def _load(path: Path, model: type[BaseModel]) -> BaseModel:
+    try:
+        raw: Any = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise CodeDataError(f"code file {path.name} is unreadable: {exc}") from exc
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise CodeDataError(f"code file {path.name} is invalid:\n{exc}") from exc
+
+
+def load_code_tables(data_dir: Path = DATA_DIR) -> CodeTables:
+    """Read and validate every code file; raise ``CodeDataError`` naming the bad file."""
+    loaded = {key: _load(data_dir / name, model) for key, (name, model) in _FILES.items()}
+    return CodeTables.model_validate(loaded)
+
+
+@lru_cache(maxsize=1)
+def code_tables() -> CodeTables:
+    """The packaged code tables, loaded once per process."""
+    return load_code_tables()

@@ -1,0 +1,187 @@
+"""Observation -> finding candidates (fhir-input.md "Observations").
+
+An Observation whose ``code`` is a project finding code (or an accepted standard synonym) gives
+one candidate; each finding ``component`` gives one more (a structured report may send one
+Observation with many components; both forms are equivalent). Per-vertebra findings take the
+level of a ``vertebral-level`` component, else the Observation's ``bodySite``; findings that are
+not per level (symptoms, red flags, ECOG...) carry no level. Status final/amended/corrected/
+preliminary is used, anything else is skipped. Problems become ``InputIssue``s, never errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from app.clinical.findings import FindingValue, InputIssue
+from app.fhir.codes import FindingCode, code_tables
+from app.fhir.raw import codings, obj, objs, parse_datetime, text
+from app.fhir.sites import Site, body_site, component_level, is_level_component
+from app.fhir.values import Problem, read_value
+
+USED_STATUSES = frozenset({"final", "amended", "corrected", "preliminary"})
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One finding read from one Observation or component, before newest-wins."""
+
+    code: str
+    value: FindingValue | None
+    source: str
+    level: str | None
+    unit: str | None
+    effective: datetime | None
+
+
+def finding_code(concept: object) -> str | None:
+    """The project finding code of a CodeableConcept (project system first, then synonyms)."""
+    tables = code_tables().findings
+    known = tables.by_code()
+    synonyms = tables.by_synonym()
+    found = list(codings(concept))
+    for system, code, _ in found:
+        if system == tables.system and code in known:
+            return code
+    for system, code, _ in found:
+        if system is not None and (system, code) in synonyms:
+            return synonyms[(system, code)]
+    return None
+
+
+def _first_coding(concept: object) -> str:
+    for system, code, _ in codings(concept):
+        return f"{(system or '(no system)')[:60]}|{code[:40]}"
+    return "no coding"
+
+
+def effective_time(
+    resource: dict[str, Any], label: str, issues: list[InputIssue]
+) -> datetime | None:
+    """``effectiveDateTime`` / ``effectiveInstant`` / ``effectivePeriod.end`` (else start) /
+    ``issued``: the first that parses."""
+    period = obj(resource, "effectivePeriod")
+    candidates = [
+        ("effectiveDateTime", resource.get("effectiveDateTime")),
+        ("effectiveInstant", resource.get("effectiveInstant")),
+        ("effectivePeriod.end", period.get("end") if period else None),
+        ("effectivePeriod.start", period.get("start") if period else None),
+        ("issued", resource.get("issued")),
+    ]
+    for field, raw in candidates:
+        if raw is None:
+            continue
+        moment = parse_datetime(raw)
+        if moment is not None:
+            return moment
+        issues.append(InputIssue("warning", f"{label}.{field}", "not a FHIR dateTime; ignored"))
+    return None
+
+
+def _status_ok(resource: dict[str, Any], label: str, issues: list[InputIssue]) -> bool:
+    status = text(resource, "status", 40)
+    if status in USED_STATUSES:
+        return True
+    shown = status if status is not None else "missing"
+    issues.append(InputIssue("information", f"{label}.status", f"status {shown}: not used"))
+    return False
+
+
+class _Reader:
+    """Reads the candidates of one Observation into ``out`` and ``issues``."""
+
+    def __init__(self, resource: dict[str, Any], label: str, issues: list[InputIssue]) -> None:
+        self.resource = resource
+        self.label = label
+        self.issues = issues
+        self.out: list[Candidate] = []
+        self.effective = effective_time(resource, label, issues)
+        self.tables = code_tables().findings
+
+    def add(
+        self, element: dict[str, Any], code: str, where: str, source: str, site: Site, site_at: str
+    ) -> None:
+        spec = self.tables.by_code()[code]
+        level = None
+        if spec.per_level:
+            if site.error is not None:
+                self.issues.append(InputIssue("error", site_at, f"{site.error}; {code} skipped"))
+                return
+            level = site.level
+            if not self._level_allowed(spec, level, where):
+                return
+        result = read_value(element, spec, self.tables.boolean_codes)
+        if isinstance(result, Problem):
+            message = f"{result.message}; {code} skipped"
+            self.issues.append(InputIssue("error", f"{where}.{result.field}", message))
+            return
+        if result.note is not None:
+            self.issues.append(InputIssue("warning", where, result.note))
+        self.out.append(Candidate(code, result.value, source, level, result.unit, self.effective))
+
+    def _level_allowed(self, spec: FindingCode, level: str | None, where: str) -> bool:
+        if spec.levels is None or level is None or level in spec.levels:
+            return True
+        allowed = f"{spec.levels[0]}-{spec.levels[-1]}"
+        message = f"{spec.code} is read at {allowed} only; {level} skipped"
+        self.issues.append(InputIssue("warning", f"{where}.bodySite", message))
+        return False
+
+    def read(self) -> list[Candidate]:
+        own_code = finding_code(self.resource.get("code"))
+        components = objs(self.resource, "component")
+        per_level = own_code is not None and self.tables.by_code()[own_code].per_level
+        site = body_site(self.resource) if per_level or components else Site()
+        site_at = f"{self.label}.bodySite"
+        stated, stated_at = self._stated_level(components, site, site_at)
+        if own_code is not None:
+            own, own_at = (site, site_at) if site.level or site.error else (stated, stated_at)
+            self.add(self.resource, own_code, self.label, self.label, own, own_at)
+        found = self._components(components, stated, stated_at)
+        if own_code is None and not found:
+            shown = _first_coding(self.resource.get("code"))
+            message = f"no VCF-CDS finding code ({shown}); ignored"
+            self.issues.append(InputIssue("information", f"{self.label}.code", message))
+        return self.out
+
+    def _stated_level(
+        self, components: list[dict[str, Any]], site: Site, site_at: str
+    ) -> tuple[Site, str]:
+        """The level of the ``vertebral-level`` component(s), else the bodySite's."""
+        stated = [
+            (i, component_level(c)) for i, c in enumerate(components) if is_level_component(c)
+        ]
+        if not stated:
+            return site, site_at
+        where = f"{self.label}.component[{stated[0][0]}]"
+        if len({s.level for _, s in stated}) > 1:
+            return Site(error="several vertebral-level components disagree"), where
+        return stated[0][1], where
+
+    def _components(self, components: list[dict[str, Any]], site: Site, site_at: str) -> bool:
+        found = False
+        for i, component in enumerate(components):
+            if is_level_component(component):
+                continue
+            where = f"{self.label}.component[{i}]"
+            code = finding_code(component.get("code"))
+            if code is None:
+                shown = _first_coding(component.get("code"))
+                message = f"no VCF-CDS finding code ({shown}); ignored"
+                self.issues.append(InputIssue("information", f"{where}.code", message))
+                continue
+            found = True
+            source = f"{self.label}#component[{i}]"
+            self.add(component, code, where, source, site, site_at)
+        return found
+
+
+def read_observation(
+    resource: dict[str, Any], label: str
+) -> tuple[list[Candidate], list[InputIssue]]:
+    """Candidates and issues of one Observation (never raises on odd input)."""
+    issues: list[InputIssue] = []
+    if not _status_ok(resource, label, issues):
+        return [], issues
+    return _Reader(resource, label, issues).read(), issues

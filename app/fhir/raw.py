@@ -1,0 +1,117 @@
+"""Tolerant access to raw FHIR JSON (hot path: no model validation, fhir-input.md).
+
+Every helper returns ``None`` or an empty list for a missing field or a value of the wrong
+type, so one odd resource never raises. Strings are capped before any parsing so a huge
+string costs nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeGuard
+
+MAX_TOKEN = 128  # longest code, id, unit or level label we look at
+MAX_DATETIME = 40
+
+_DATETIME = re.compile(
+    r"^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?"
+    r"(Z|[+-]\d{2}:\d{2})?)?)?)?$"
+)
+
+
+def obj(value: object, key: str) -> dict[str, Any] | None:
+    """``value[key]`` when ``value`` is a dict and the field is a JSON object."""
+    if isinstance(value, dict):
+        field = value.get(key)
+        if isinstance(field, dict):
+            return field
+    return None
+
+
+def objs(value: object, key: str) -> list[dict[str, Any]]:
+    """The JSON objects in the list ``value[key]`` (non-objects dropped)."""
+    if isinstance(value, dict):
+        field = value.get(key)
+        if isinstance(field, list):
+            return [item for item in field if isinstance(item, dict)]
+    return []
+
+
+def text(value: object, key: str, limit: int = MAX_TOKEN) -> str | None:
+    """``value[key]`` when it is a non-empty string of at most ``limit`` characters."""
+    if isinstance(value, dict):
+        field = value.get(key)
+        if isinstance(field, str) and 0 < len(field) <= limit and field.strip():
+            return field.strip()
+    return None
+
+
+def is_number(value: object) -> TypeGuard[int | float]:
+    """A finite JSON number (``bool`` is not a number)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def codings(concept: object) -> Iterator[tuple[str | None, str, str | None]]:
+    """``(system, code, display)`` of each usable coding of a CodeableConcept."""
+    for coding in objs(concept, "coding"):
+        code = text(coding, "code")
+        if code is not None:
+            yield text(coding, "system", 512), code, text(coding, "display", 512)
+
+
+def parse_datetime(value: object) -> datetime | None:
+    """A FHIR date/dateTime/instant as an aware datetime (partial dates: first instant, UTC
+    when no zone is given). ``None`` for anything else."""
+    if not isinstance(value, str) or len(value) > MAX_DATETIME:
+        return None
+    m = _DATETIME.match(value.strip())
+    if m is None:
+        return None
+    year, month, day, hour, minute, second, zone = m.groups()
+    try:
+        moment = datetime(
+            int(year),
+            int(month or 1),
+            int(day or 1),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            tzinfo=UTC,
+        )
+    except ValueError:
+        return None
+    if zone and zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+        moment -= sign * offset
+    return moment
+
+
+def parse_date(value: object) -> date | None:
+    """A full FHIR ``date`` (YYYY-MM-DD); partial dates give ``None``."""
+    if isinstance(value, str) and len(value) == 10:
+        moment = parse_datetime(value)
+        return moment.date() if moment else None
+    return None
+
+
+def resource_label(resource: dict[str, Any], index: int) -> str:
+    """``Type/id`` for messages and sources; ``Type[index]`` when the id is unusable."""
+    rtype = text(resource, "resourceType", 64) or "Resource"
+    rid = text(resource, "id", 64)
+    return f"{rtype}/{rid}" if rid else f"{rtype}[{index}]"
+
+
+def reference_id(reference: object, rtype: str) -> str | None:
+    """The id in a ``Reference`` to ``rtype`` (``Patient/1``, ``https://x/Patient/1``)."""
+    ref = text(reference, "reference", 512)
+    if ref is None:
+        return None
+    parts = ref.split("/")
+    for i in range(len(parts) - 1):
+        if parts[i] == rtype and parts[i + 1]:
+            return parts[i + 1][:MAX_TOKEN]
+    return None

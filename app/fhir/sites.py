@@ -1,0 +1,91 @@
+"""Vertebral level from ``bodySite`` or a ``vertebral-level`` component (fhir-input.md).
+
+A coding of ``http://vcf-cds.org/fhir/CodeSystem/vertebral-level`` or ``bodySite.text`` with
+the same label (case-insensitive) gives the level; anything else that names a level (L6, T13,
+coccyx) is an input error for that observation. Codings of other systems carry no level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from app.clinical.levels import LevelError, normalize_level
+from app.fhir.codes import code_tables
+from app.fhir.raw import MAX_TOKEN, codings, text
+from app.knowledge.loader import default_knowledge
+from app.knowledge.schema import Anatomy
+
+LEVEL_SYSTEM = "http://vcf-cds.org/fhir/CodeSystem/vertebral-level"
+
+
+@dataclass(frozen=True)
+class Site:
+    level: str | None = None
+    error: str | None = None  # why the stated level is not accepted
+
+
+@lru_cache(maxsize=1)
+def _anatomy() -> Anatomy:
+    return default_knowledge().anatomy
+
+
+def parse_level(label: str) -> str | None:
+    """Canonical level (``"t12"`` -> ``"T12"``) or ``None``."""
+    return None if len(label) > MAX_TOKEN else _parse_level(label)
+
+
+@lru_cache(maxsize=512)
+def _parse_level(label: str) -> str | None:
+    try:
+        return normalize_level(label, _anatomy())
+    except LevelError:
+        return None
+
+
+def _from_labels(level_codes: list[str], label: str | None) -> Site:
+    if level_codes:
+        level = parse_level(level_codes[0])
+        if level is None:
+            return Site(error="not a vertebral level (C1-C7, T1-T12, L1-L5, S1-S5)")
+        return Site(level)
+    if label is not None:
+        level = parse_level(label)
+        if level is None:
+            return Site(error="bodySite.text is not a vertebral level (C1-S5)")
+        return Site(level)
+    return Site()
+
+
+def body_site(resource: dict[str, Any]) -> Site:
+    """The level stated in ``bodySite`` (no bodySite: no level, no error)."""
+    site = resource.get("bodySite")
+    if site is None:
+        return Site()
+    if not isinstance(site, dict):
+        return Site(error="bodySite is not a CodeableConcept")
+    level_codes = [c for s, c, _ in codings(site) if s == LEVEL_SYSTEM]
+    level_codes += [c for s, c, _ in codings(site) if s is None and parse_level(c)]
+    return _from_labels(level_codes, text(site, "text"))
+
+
+def is_level_component(component: dict[str, Any]) -> bool:
+    """A component whose code is the project ``vertebral-level`` code."""
+    tables = code_tables().findings
+    return any(
+        (s == tables.system and c == tables.level_component.code) or s == LEVEL_SYSTEM
+        for s, c, _ in codings(component.get("code"))
+    )
+
+
+def component_level(component: dict[str, Any]) -> Site:
+    """The level carried by a ``vertebral-level`` component's value."""
+    concept = component.get("valueCodeableConcept")
+    if isinstance(concept, dict):
+        level_codes = [c for s, c, _ in codings(concept) if s in (LEVEL_SYSTEM, None)]
+        return _from_labels(level_codes, text(concept, "text"))
+    label = text(component, "valueString")
+    if label is not None:
+        return _from_labels([], label)
+    return Site(error="vertebral-level component without a level value")

@@ -1,0 +1,48 @@
+"""Start-up warm-up: load the code tables, build the CodeSystems, and parse one resource of
+each FHIR type the service uses once with ``fhir.resources.R4B`` (the first parse of a type is
+slow). The hot path itself never validates with R4B models (``app.fhir.adapter``)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from app.fhir.adapter import read_resources
+from app.fhir.codes import code_tables
+
+_SUBJECT = {"reference": "Patient/warm-up"}
+_CODE = {"coding": [{"system": "http://vcf-cds.org/fhir/CodeSystem/finding", "code": "vcf"}]}
+SAMPLES: dict[str, dict[str, Any]] = {
+    "Patient": {"id": "warm-up", "birthDate": "1950-01-01"},
+    "Observation": {"status": "final", "code": _CODE, "subject": _SUBJECT, "valueBoolean": True},
+    "Condition": {"code": {"text": "warm-up"}, "subject": _SUBJECT},
+    "Procedure": {"status": "completed", "subject": _SUBJECT},
+    "MedicationStatement": {
+        "status": "active",
+        "medicationCodeableConcept": {"text": "prednisone"},
+        "subject": _SUBJECT,
+    },
+    "MedicationRequest": {
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": {"text": "prednisone"},
+        "subject": _SUBJECT,
+    },
+    "ServiceRequest": {"status": "draft", "intent": "order", "subject": _SUBJECT},
+    "OperationOutcome": {"issue": [{"severity": "error", "code": "not-found"}]},
+}
+
+
+def warm_up() -> None:
+    """Do every slow first-time step once (call at start-up)."""
+    code_tables()
+    from app.fhir.codesystems import code_system_bundle
+
+    code_system_bundle()
+    resources = []
+    for rtype, body in SAMPLES.items():
+        sample = {"resourceType": rtype, **body}
+        module = importlib.import_module(f"fhir.resources.R4B.{rtype.lower()}")
+        getattr(module, rtype).model_validate(sample)
+        resources.append(sample)
+    read_resources(resources)
