@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request, Response
+from sqlalchemy.orm import sessionmaker
 
 from app.api import cds_hooks_routes, explain_routes, fhir_routes
 from app.api.errors import install_error_handlers
@@ -15,6 +16,8 @@ from app.api.rest import acr, assessments, health, scores
 from app.db.engine import make_engine
 from app.fhir.warmup import warm_up
 from app.knowledge.loader import load_knowledge
+from app.security.client_auth import InMemoryReplayStore, JwksCache
+from app.security.gate import AuthGate, Unauthorized, load_auth_config
 from app.settings import Settings, get_settings
 
 log = logging.getLogger("vcf_cds")
@@ -33,12 +36,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     knowledge = load_knowledge()
     engine = make_engine(settings.database_url)
+    session_factory = sessionmaker(engine, expire_on_commit=False)
     http_client = httpx.AsyncClient(
         timeout=httpx.Timeout(settings.fhir_fetch_budget_seconds),
         limits=httpx.Limits(max_connections=20),
         follow_redirects=False,
     )
     warm_up()  # first parse of each FHIR type is slow: pay it before the first request
+    auth_gate = None
+    if settings.auth_enabled:
+        config = load_auth_config(settings.auth_config_file)
+        auth_gate = AuthGate(
+            config=config,
+            replay=InMemoryReplayStore(),
+            jwks=JwksCache.from_config(config),
+            public_base_url=settings.public_base_url,
+        )
+    elif settings.environment != "test":
+        log.warning(
+            "CLIENT AUTHENTICATION IS OFF (environment=%s): CDS Hooks calls are not verified; "
+            "never run like this with real patient data",
+            settings.environment,
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -56,7 +75,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.knowledge = knowledge
     app.state.engine = engine
+    app.state.session_factory = session_factory
     app.state.http_client = http_client
+    app.state.auth_gate = auth_gate
+
+    @app.exception_handler(Unauthorized)
+    async def _unauthorized(request: Request, exc: Unauthorized) -> Response:
+        return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
     @app.middleware("http")
     async def knowledge_header(request, call_next):  # type: ignore[no-untyped-def]
@@ -77,4 +102,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-app = create_app()
+def __getattr__(name: str) -> FastAPI:
+    """``app.main:app`` for uvicorn, built on first access (PEP 562) so that importing this
+    module never needs production configuration; start-up errors surface when serving."""
+    if name == "app":
+        application = create_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

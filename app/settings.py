@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,6 +33,32 @@ class Settings(BaseSettings):
     )
     refetch_on_operation_outcome: bool = True
     mirror_system_actions: bool = False  # also under response.extension for pre-2.0 clients
+
+    # audit trail
+    audit_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC key for patient ids in the audit trail (required in production)",
+    )
+    audit_spool_dir: Path = Path("spool")
+    audit_max_wait_ms: float = Field(default=50.0, gt=0, le=5000)
+
+    # client authentication (CDS Hooks "Trusting CDS Clients")
+    auth_required: bool | None = Field(default=None, description="default: on outside development")
+    auth_config_file: Path | None = Field(
+        default=None, description="JSON file of trusted issuers (JWKS / jku / fhir_servers)"
+    )
+
+    # limits and HTTP
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    max_json_depth: int = Field(default=64, ge=8, le=1000)
+    max_prefetch_entries: int = Field(default=5000, ge=10)
+    cors_origins: list[str] = Field(default_factory=list)
+
+    @property
+    def auth_enabled(self) -> bool:
+        if self.auth_required is not None:
+            return self.auth_required
+        return self.environment != "development"
 
     def policies(self) -> dict[str, Any]:
         """Policy values named in every output that depends on them (clinical-rules)."""

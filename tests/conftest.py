@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
+from app.db.migrate import upgrade
 from app.knowledge.loader import default_knowledge
 from app.knowledge.schema import Knowledge
 from app.main import create_app
@@ -26,9 +28,30 @@ def knowledge() -> Knowledge:
     return default_knowledge()
 
 
+pytest_plugins = ["tests.db_fixtures"]
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file migrated by Alembic; tests get copies of it."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(environment="test", database_url=f"sqlite:///{tmp_path / 'test.db'}")
+def settings(tmp_path: Path, migrated_sqlite: Path) -> Settings:
+    """Test settings on a migrated SQLite file (the schema only ever comes from Alembic)."""
+    db = tmp_path / "test.db"
+    shutil.copyfile(migrated_sqlite, db)
+    url = f"sqlite:///{db}"
+    return Settings(
+        environment="test",
+        database_url=url,
+        auth_required=False,
+        audit_secret="test-secret",  # type: ignore[arg-type]
+        audit_spool_dir=tmp_path / "spool",
+    )
 
 
 @pytest.fixture

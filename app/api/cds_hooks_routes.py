@@ -15,19 +15,26 @@ from app.cds_hooks.models import CdsResponse, DiscoveryResponse, HookRequest, du
 from app.cds_hooks.prefetch import resolve_prefetch
 from app.decision import decide
 from app.fhir.adapter import unpack
+from app.security.gate import ClientDep, fhir_allowlist
 
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": CdsResponse, "description": "Cards and system actions"},
     400: {"description": "Invalid request: OperationOutcome naming the field"},
+    401: {"description": "Client authentication failed (bare 401)"},
     404: {"description": "Unknown service"},
     412: {"description": "Required data could be neither prefetched nor fetched"},
 }
 
 
-@router.get("", response_model=DiscoveryResponse, response_model_exclude_none=True)
-def discovery() -> dict[str, Any]:
+@router.get(
+    "",
+    response_model=DiscoveryResponse,
+    response_model_exclude_none=True,
+    responses={401: {"description": "Client authentication failed (bare 401)"}},
+)
+def discovery(_client: ClientDep) -> dict[str, Any]:
     """CDS Hooks discovery: the three services and their prefetch templates."""
     return dump_response(service_catalog().discovery())
 
@@ -39,6 +46,7 @@ async def invoke(
     request: Request,
     knowledge: KnowledgeDep,
     settings: SettingsDep,
+    client: ClientDep,
 ) -> JSONResponse:
     """Call a CDS Service: order-select rates the selected orders, order-sign every draft
     order, patient-view recommends the next step."""
@@ -57,7 +65,7 @@ async def invoke(
         inv.patient_id,
         catalog,
         request.app.state.http_client,
-        allowlist=settings.fhir_server_allowlist,
+        allowlist=fhir_allowlist(request, client),
         budget_seconds=settings.fhir_fetch_budget_seconds,
         refetch_on_operation_outcome=settings.refetch_on_operation_outcome,
     )

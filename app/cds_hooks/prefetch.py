@@ -11,10 +11,11 @@ required key is among it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -22,6 +23,7 @@ from app.cds_hooks.catalog import ServiceCatalog
 from app.cds_hooks.models import HookRequest
 from app.clinical.findings import InputIssue
 
+log = logging.getLogger("vcf_cds.prefetch")
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 MAX_PAGES = 5
 
@@ -92,6 +94,11 @@ async def resolve_prefetch(
         return result
     if not server_allowed(req.fhirServer, allowlist):
         why = "no fhirServer given" if not req.fhirServer else "fhirServer is not on the allow-list"
+        if req.fhirServer:
+            # logged without path or query: they may carry identifiers
+            log.warning(
+                "fhirServer not on the allow-list: %s", urlsplit(req.fhirServer).netloc[:200]
+            )
         for key in to_fetch:
             result.unavailable.append(key)
             result.issues.append(
