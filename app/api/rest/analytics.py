@@ -1,0 +1,40 @@
+"""``GET /api/v1/analytics``: card outcomes from CDS Hooks 2.0 "Feedback" per card topic, and
+the share of orders that could not be rated."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.api.deps import KnowledgeDep
+from app.api.errors import FieldError
+from app.cds_hooks.catalog import service_catalog
+from app.db.feedback_repo import Window
+from app.db.session import SessionDep
+from app.feedback.analytics import AnalyticsResponse, build_analytics
+from app.feedback.timestamps import Timestamp
+
+router = APIRouter(prefix="/analytics", tags=["analytics"])
+
+
+@router.get("", response_model=AnalyticsResponse)
+def analytics(
+    session: SessionDep,
+    knowledge: KnowledgeDep,
+    since: Annotated[
+        Timestamp | None, Query(description="Consults created at or after (ISO 8601)")
+    ] = None,
+    until: Annotated[
+        Timestamp | None, Query(description="Consults created before (ISO 8601)")
+    ] = None,
+    service: Annotated[str | None, Query(description="Only this CDS service id")] = None,
+) -> AnalyticsResponse:
+    """Per card topic and overall: cards issued, feedback, accepted and overridden counts and
+    rates, override reasons by count; and the share of orders that could not be rated."""
+    if since is not None and until is not None and until <= since:
+        raise FieldError(["query", "until"], "must be later than since")
+    if service is not None and service_catalog().get(service) is None:
+        raise FieldError(["query", "service"], "is not a CDS service of this server")
+    window = Window(since=since, until=until, service=service)
+    return build_analytics(session, window, knowledge.version)
