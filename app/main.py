@@ -8,14 +8,25 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.orm import sessionmaker
 
-from app.api import cds_hooks_routes, explain_routes, fhir_routes
+from app.api import (
+    cds_hooks_routes,
+    explain_routes,
+    feedback_routes,
+    fhir_routes,
+    metrics_routes,
+)
 from app.api.errors import install_error_handlers
-from app.api.rest import acr, assessments, health, scores
+from app.api.limits import BodyLimitMiddleware, JsonDepthMiddleware
+from app.api.rest import acr, analytics, assessments, health, scores
 from app.db.engine import make_engine
 from app.fhir.warmup import warm_up
 from app.knowledge.loader import load_knowledge
+from app.observability.cors import cors_middleware_kwargs
+from app.observability.logging import RequestContextMiddleware, configure_logging
+from app.observability.metrics import Metrics, MetricsMiddleware
 from app.security.client_auth import InMemoryReplayStore, JwksCache
 from app.security.gate import AuthGate, Unauthorized, load_auth_config
 from app.settings import Settings, get_settings
@@ -34,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application. Knowledge is loaded and validated here, so a bad data file
     stops start-up with a clear message instead of failing on the first request."""
     settings = settings or get_settings()
+    configure_logging(json=settings.environment != "development", level="INFO")
     knowledge = load_knowledge()
     engine = make_engine(settings.database_url)
     session_factory = sessionmaker(engine, expire_on_commit=False)
@@ -94,10 +106,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(acr.router)
     api.include_router(health.router)
     api.include_router(assessments.router)
+    api.include_router(analytics.router)
     app.include_router(api)
     app.include_router(cds_hooks_routes.router)
+    app.include_router(feedback_routes.router)
     app.include_router(fhir_routes.router)
     app.include_router(explain_routes.router)
+    metrics = Metrics(spool_depth=lambda: 0, queue_depth=lambda: 0)
+    app.state.metrics = metrics
+    app.include_router(metrics_routes.router)
+    # add_middleware wraps: the last added runs first (request id outermost)
+    app.add_middleware(JsonDepthMiddleware, max_depth=settings.max_json_depth)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, **cors_middleware_kwargs(settings.cors_origins))
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
     return app
 

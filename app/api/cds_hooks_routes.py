@@ -9,12 +9,14 @@ from fastapi.responses import JSONResponse
 
 from app.api.deps import KnowledgeDep, SettingsDep
 from app.api.errors import operation_outcome
+from app.api.limits import check_json_limits
 from app.cds_hooks.catalog import service_catalog
 from app.cds_hooks.invocation import InvocationError, parse_invocation
 from app.cds_hooks.models import CdsResponse, DiscoveryResponse, HookRequest, dump_response
 from app.cds_hooks.prefetch import resolve_prefetch
 from app.decision import decide
 from app.fhir.adapter import unpack
+from app.observability.metrics import app_metrics
 from app.security.gate import ClientDep, fhir_allowlist
 
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
@@ -25,6 +27,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "Client authentication failed (bare 401)"},
     404: {"description": "Unknown service"},
     412: {"description": "Required data could be neither prefetched nor fetched"},
+    413: {"description": "Body, nesting or prefetch entries over the configured limits"},
 }
 
 
@@ -57,6 +60,13 @@ async def invoke(
             404, detail=[{"loc": ["path", "service_id"], "msg": f"no CDS service '{service_id}'"}]
         )
     try:
+        problem = check_json_limits(
+            {"context": body.context, "prefetch": body.prefetch},
+            max_depth=settings.max_json_depth,
+            max_prefetch_entries=settings.max_prefetch_entries,
+        )
+        if problem is not None:
+            return _fhir_error(413, [{"loc": ["body"], "msg": problem, "code": "too-costly"}])
         inv = parse_invocation(body, service)
     except InvocationError as exc:
         return _fhir_error(400, [{"loc": exc.loc, "msg": exc.msg}])
@@ -98,7 +108,10 @@ async def invoke(
         knowledge=knowledge,
         settings=settings,
     )
-    return JSONResponse(dump_response(decision.response))
+    payload = dump_response(decision.response)
+    if (metrics := app_metrics(request.app)) is not None:
+        metrics.observe_decision(service_id, payload["cards"], decision.assessment.orders)
+    return JSONResponse(payload)
 
 
 def _fhir_error(status: int, issues: list[dict[str, Any]]) -> JSONResponse:

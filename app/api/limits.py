@@ -1,0 +1,207 @@
+"""Request size limits, answered before the app parses anything.
+
+* :class:`BodyLimitMiddleware`: **413** when the declared ``Content-Length`` exceeds
+  ``max_body_bytes`` (nothing is read) or when a streamed / chunked body passes it (the app
+  then sees a client disconnect and its answer, if any, is replaced by the 413).
+* :class:`JsonDepthMiddleware`: **400** when a JSON body nests deeper than ``max_depth``,
+  found by one scan of the raw bytes, so Python's ``json`` never recurses into it.
+* :func:`check_json_limits`: for the CDS Hooks route on the parsed request: depth and the
+  total number of Bundle entries in ``prefetch`` and ``context.draftOrders`` (the route answers
+  **413** with it).
+
+Error bodies follow ``app.api.errors``: an OperationOutcome on FHIR and CDS Hooks paths (code
+``too-costly`` for 413, ``invalid`` for 400), ``{"detail": [...]}`` elsewhere. Responses are
+never buffered.
+"""
+
+from __future__ import annotations
+
+import email.message
+import re
+from collections.abc import Mapping
+from itertools import accumulate
+from typing import Any
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.api.errors import error_response, field_detail
+
+_STEP = tuple(1 if b in b"[{" else -1 if b in b"]}" else 0 for b in range(256))
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+# a JSON string; an unterminated one runs to the end, so every match is linear (no retries)
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+
+
+def _detail(msg: str, kind: str = "too_large") -> list[dict[str, Any]]:
+    return [field_detail(["body"], msg, kind)]
+
+
+async def _reject(
+    scope: Scope, receive: Receive, send: Send, status: int, msg: str, kind: str = "too_large"
+) -> None:
+    response = error_response(Request(scope), status, _detail(msg, kind))
+    await response(scope, receive, send)
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for key, value in scope.get("headers", ()):
+        if key == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+class BodyLimitMiddleware:
+    """Pure ASGI: caps the request body at ``max_body_bytes`` (413)."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_body_bytes
+        declared = _declared_length(scope)
+        if declared is not None and declared > limit:
+            await _reject(scope, receive, send, 413, f"request body larger than {limit} bytes")
+            return
+        received = 0
+        exceeded = started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, exceeded
+            if exceeded:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    # the app sees the client go away; whatever it answers is replaced
+                    exceeded = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if exceeded and not started:
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not exceeded or started:
+                raise
+        if exceeded and not started:
+            await _reject(scope, receive, send, 413, f"request body larger than {limit} bytes")
+
+
+def _is_json(scope: Scope) -> bool:
+    """Whether FastAPI would parse the body as JSON (no content type, or ``*/json``,
+    ``*/*+json``): the bodies the depth check must see."""
+    for key, value in scope.get("headers", ()):
+        if key == b"content-type":
+            msg = email.message.Message()
+            msg["content-type"] = value.decode("latin-1")
+            sub = msg.get_content_subtype()
+            return msg.get_content_maintype() == "application" and (
+                sub == "json" or sub.endswith("+json")
+            )
+    return True
+
+
+def json_depth(raw: bytes) -> int:
+    """Deepest nesting of ``[``/``{`` outside strings, in one pass over the bytes (C-speed:
+    strings removed by one regex, brackets kept by ``translate``). Exact for valid JSON."""
+    brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKET)
+    if not brackets:
+        return 0
+    return max(0, max(accumulate(map(_STEP.__getitem__, brackets))))
+
+
+class JsonDepthMiddleware:
+    """Pure ASGI: reads a JSON request body (already capped by :class:`BodyLimitMiddleware`,
+    which must run outside this one), answers 400 when it nests deeper than ``max_depth``,
+    otherwise hands the same bytes on. Responses pass through unbuffered."""
+
+    def __init__(self, app: ASGIApp, max_depth: int) -> None:
+        self.app = app
+        self.max_depth = max_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _is_json(scope):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # client disconnected: nobody to answer
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if len(body) > self.max_depth and json_depth(body) > self.max_depth:
+            msg = f"JSON nested deeper than {self.max_depth} levels"
+            await _reject(scope, receive, send, 400, msg, "too_deep")
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+def _exceeds_depth(value: Any, max_depth: int) -> bool:
+    """Whether dicts/lists nest deeper than ``max_depth`` (explicit stack, no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
+
+
+def bundle_entries(request: Mapping[str, Any]) -> int:
+    """Total Bundle entries over the prefetch values and ``context.draftOrders``."""
+    values: list[Any] = []
+    prefetch = request.get("prefetch")
+    if isinstance(prefetch, dict):
+        values += prefetch.values()
+    context = request.get("context")
+    if isinstance(context, dict):
+        values.append(context.get("draftOrders"))
+    total = 0
+    for v in values:
+        if isinstance(v, dict) and v.get("resourceType") == "Bundle":
+            entries = v.get("entry")
+            total += len(entries) if isinstance(entries, list) else 0
+    return total
+
+
+def check_json_limits(
+    value: Mapping[str, Any], *, max_depth: int, max_prefetch_entries: int
+) -> str | None:
+    """What is wrong with a parsed CDS Hooks request, or None: nesting deeper than
+    ``max_depth`` (checked without recursion) or more than ``max_prefetch_entries`` Bundle
+    entries across prefetch and draftOrders."""
+    if isinstance(value, dict) and _exceeds_depth(value, max_depth):
+        return f"JSON nested deeper than {max_depth} levels"
+    entries = bundle_entries(value)
+    if entries > max_prefetch_entries:
+        return (
+            f"{entries} Bundle entries in prefetch and draftOrders; "
+            f"at most {max_prefetch_entries} are accepted"
+        )
+    return None

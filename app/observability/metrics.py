@@ -1,0 +1,152 @@
+"""Prometheus metrics on a per-application registry (several apps may live in one process,
+as in the tests). Labels are route templates, service ids, card topics and indicators only:
+never a raw path, a patient id or anything else from the request."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.assessment.orders import OrderRating
+from app.observability.routing import UNMATCHED, route_template
+
+log = logging.getLogger("vcf_cds.metrics")
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+DepthFn = Callable[[], float]
+
+
+def _safe(fn: DepthFn, name: str) -> DepthFn:
+    """A scrape must not fail because a depth callback does: report NaN instead."""
+
+    def read() -> float:
+        try:
+            return float(fn())
+        except Exception as exc:
+            log.warning("%s callback failed: %s", name, type(exc).__name__)
+            return math.nan
+
+    return read
+
+
+class Metrics:
+    """The service's metrics. ``spool_depth`` / ``queue_depth`` are read at each scrape;
+    a gauge whose callback is not given is not exported."""
+
+    def __init__(
+        self,
+        *,
+        spool_depth: DepthFn | None = None,
+        queue_depth: DepthFn | None = None,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        self.registry = registry or CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter(
+            "vcf_cds_http_requests",
+            "HTTP requests by method, route template and status",
+            ["method", "route", "status"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "vcf_cds_http_request_duration_seconds",
+            "HTTP request latency by route template",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.cards = Counter(
+            "vcf_cds_cards",
+            "CDS Hooks cards returned by service, card topic and indicator",
+            ["service", "topic", "indicator"],
+            registry=r,
+        )
+        self.orders = Counter(
+            "vcf_cds_orders",
+            "Draft orders seen by CDS Hooks services, by rating status",
+            ["service", "status"],
+            registry=r,
+        )
+        if spool_depth is not None:
+            Gauge(
+                "vcf_cds_audit_spool_depth", "Audit records waiting in the spool", registry=r
+            ).set_function(_safe(spool_depth, "spool_depth"))
+        if queue_depth is not None:
+            Gauge(
+                "vcf_cds_audit_queue_depth", "Audit records waiting in memory", registry=r
+            ).set_function(_safe(queue_depth, "queue_depth"))
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        method = method if method in _METHODS else "OTHER"  # bounded label values
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(route).observe(seconds)
+
+    def observe_decision(
+        self,
+        service: str,
+        response_cards: Sequence[Mapping[str, Any]],
+        orders: Sequence[OrderRating],
+    ) -> None:
+        """Count the cards of one CDS Hooks response (by ``source.topic.code``) and the
+        draft orders (rated / not_rated). Call only with a known service id."""
+        for card in response_cards:
+            topic = (card.get("source") or {}).get("topic") or {}
+            self.cards.labels(
+                service, str(topic.get("code") or "none"), str(card.get("indicator", "none"))
+            ).inc()
+        for order in orders:
+            self.orders.labels(service, order.status).inc()
+
+    def render(self) -> tuple[bytes, str]:
+        """Text exposition body and its content type."""
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+def app_metrics(app: Any) -> Metrics | None:
+    """The :class:`Metrics` of an application (``app.state.metrics``), if wired."""
+    m = getattr(getattr(app, "state", None), "metrics", None)
+    return m if isinstance(m, Metrics) else None
+
+
+class MetricsMiddleware:
+    """Pure ASGI: counts every HTTP request and times it (until the response is complete)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        start = time.perf_counter()
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        except BaseException:
+            status = 500
+            raise
+        finally:
+            self.metrics.observe_request(
+                scope.get("method", ""),
+                route_template(scope) or UNMATCHED,
+                status,
+                time.perf_counter() - start,
+            )
