@@ -19,15 +19,18 @@ from app.api import (
     metrics_routes,
 )
 from app.api.errors import install_error_handlers
+from app.api.headers import KnowledgeVersionHeader
 from app.api.limits import BodyLimitMiddleware, JsonDepthMiddleware
-from app.api.rest import acr, analytics, assessments, health, scores
+from app.api.rest import acr, analytics, assessments, audit, health, scores
+from app.audit.setup import audit_key, make_recorder
 from app.db.engine import make_engine
+from app.db.jti_repo import DbReplayStore
 from app.fhir.warmup import warm_up
 from app.knowledge.loader import load_knowledge
 from app.observability.cors import cors_middleware_kwargs
 from app.observability.logging import RequestContextMiddleware, configure_logging
 from app.observability.metrics import Metrics, MetricsMiddleware
-from app.security.client_auth import InMemoryReplayStore, JwksCache
+from app.security.client_auth import JwksCache
 from app.security.gate import AuthGate, Unauthorized, load_auth_config
 from app.settings import Settings, get_settings
 
@@ -49,6 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     knowledge = load_knowledge()
     engine = make_engine(settings.database_url)
     session_factory = sessionmaker(engine, expire_on_commit=False)
+    key = audit_key(settings)  # production without VCF_CDS_AUDIT_SECRET stops here
+    audit_recorder = make_recorder(settings, session_factory)
     http_client = httpx.AsyncClient(
         timeout=httpx.Timeout(settings.fhir_fetch_budget_seconds),
         limits=httpx.Limits(max_connections=20),
@@ -60,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         config = load_auth_config(settings.auth_config_file)
         auth_gate = AuthGate(
             config=config,
-            replay=InMemoryReplayStore(),
+            replay=DbReplayStore(engine),
             jwks=JwksCache.from_config(config),
             public_base_url=settings.public_base_url,
         )
@@ -74,7 +79,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("VCF-CDS starting (knowledge %s)", knowledge.version)
+        audit_recorder.start()
         yield
+        audit_recorder.stop()  # drains to the database, or the durable spool
         await http_client.aclose()
         engine.dispose()
 
@@ -90,16 +97,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = session_factory
     app.state.http_client = http_client
     app.state.auth_gate = auth_gate
+    app.state.audit = audit_recorder
+    app.state.audit_key = key
 
     @app.exception_handler(Unauthorized)
     async def _unauthorized(request: Request, exc: Unauthorized) -> Response:
         return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
-
-    @app.middleware("http")
-    async def knowledge_header(request, call_next):  # type: ignore[no-untyped-def]
-        response = await call_next(request)
-        response.headers["X-Knowledge-Version"] = knowledge.version
-        return response
 
     api = APIRouter(prefix="/api/v1")
     api.include_router(scores.router)
@@ -107,12 +110,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(health.router)
     api.include_router(assessments.router)
     api.include_router(analytics.router)
+    api.include_router(audit.router)
     app.include_router(api)
     app.include_router(cds_hooks_routes.router)
     app.include_router(feedback_routes.router)
     app.include_router(fhir_routes.router)
     app.include_router(explain_routes.router)
-    metrics = Metrics(spool_depth=lambda: 0, queue_depth=lambda: 0)
+    metrics = Metrics(
+        spool_depth=audit_recorder.spool_depth, queue_depth=audit_recorder.queue_depth
+    )
     app.state.metrics = metrics
     app.include_router(metrics_routes.router)
     # add_middleware wraps: the last added runs first (request id outermost)
@@ -120,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, **cors_middleware_kwargs(settings.cors_origins))
+    app.add_middleware(KnowledgeVersionHeader, version=knowledge.version)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)

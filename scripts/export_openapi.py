@@ -17,7 +17,9 @@ def render() -> str:
     from app.settings import Settings
 
     # the contract does not depend on the environment; build it without production secrets
-    app = create_app(Settings(environment="test", auth_required=False))
+    app = create_app(
+        Settings(environment="test", auth_required=False, audit_secret="openapi-export")  # type: ignore[arg-type]
+    )
     return json.dumps(app.openapi(), indent=2, sort_keys=True) + "\n"
 
 

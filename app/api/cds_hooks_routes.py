@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -9,7 +10,8 @@ from fastapi.responses import JSONResponse
 
 from app.api.deps import KnowledgeDep, SettingsDep
 from app.api.errors import operation_outcome
-from app.api.limits import check_json_limits
+from app.api.limits import bundle_entries
+from app.audit.setup import submit_decision
 from app.cds_hooks.catalog import service_catalog
 from app.cds_hooks.invocation import InvocationError, parse_invocation
 from app.cds_hooks.models import CdsResponse, DiscoveryResponse, HookRequest, dump_response
@@ -53,6 +55,7 @@ async def invoke(
 ) -> JSONResponse:
     """Call a CDS Service: order-select rates the selected orders, order-sign every draft
     order, patient-view recommends the next step."""
+    started = time.perf_counter()
     catalog = service_catalog()
     service = catalog.get(service_id)
     if service is None:
@@ -60,12 +63,11 @@ async def invoke(
             404, detail=[{"loc": ["path", "service_id"], "msg": f"no CDS service '{service_id}'"}]
         )
     try:
-        problem = check_json_limits(
-            {"context": body.context, "prefetch": body.prefetch},
-            max_depth=settings.max_json_depth,
-            max_prefetch_entries=settings.max_prefetch_entries,
-        )
-        if problem is not None:
+        # nesting depth was checked on the raw bytes (JsonDepthMiddleware); count entries here
+        entries = bundle_entries({"context": body.context, "prefetch": body.prefetch})
+        if entries > settings.max_prefetch_entries:
+            limit = settings.max_prefetch_entries
+            problem = f"{entries} Bundle entries in prefetch and draftOrders; the limit is {limit}"
             return _fhir_error(413, [{"loc": ["body"], "msg": problem, "code": "too-costly"}])
         inv = parse_invocation(body, service)
     except InvocationError as exc:
@@ -111,6 +113,18 @@ async def invoke(
     payload = dump_response(decision.response)
     if (metrics := app_metrics(request.app)) is not None:
         metrics.observe_decision(service_id, payload["cards"], decision.assessment.orders)
+    submit_decision(
+        request,
+        decision,
+        service=service_id,
+        hook=service.hook,
+        hook_instance=body.hookInstance,
+        patient_id=inv.patient_id,
+        raw_input=await request.json(),
+        started=started,
+        response_body=payload,
+        client_iss=client.iss if client else None,
+    )
     return JSONResponse(payload)
 
 

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 import httpx
 import jwt
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from starlette.concurrency import run_in_threadpool
 
 __all__ = [
     "AuthConfig",
@@ -553,6 +554,10 @@ async def verify_client_jwt(
         config=config,
         now=now(),
     )
-    if replay.seen(identity.iss, identity.jti, identity.expires_at + config.leeway_seconds):
+    # the store may be a database: keep its transaction off the event loop
+    seen = await run_in_threadpool(
+        replay.seen, identity.iss, identity.jti, identity.expires_at + config.leeway_seconds
+    )
+    if seen:
         raise AuthError("replayed_jti")
     return identity

@@ -226,3 +226,28 @@ def test_auth_defaults(settings: Any) -> None:
     assert not settings.model_copy(
         update={"auth_required": None, "environment": "development"}
     ).auth_enabled
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/api/v1/assessments"),
+        ("GET", "/api/v1/audit/urn:uuid:x"),
+        ("GET", "/api/v1/analytics"),
+    ],
+)
+def test_phi_rest_endpoints_need_a_token(
+    auth_client: TestClient, key: Any, method: str, path: str
+) -> None:
+    kwargs: dict[str, Any] = (
+        {"json": {"resourceType": "Bundle", "type": "collection"}} if method == "POST" else {}
+    )
+    assert_bare_401(auth_client.request(method, path, **kwargs))
+    r = auth_client.request(
+        method, path, headers=bearer(token(key, BASE + path.split("?")[0])), **kwargs
+    )
+    assert r.status_code in (200, 404)
+
+
+def test_score_endpoints_carry_no_phi_and_stay_open(auth_client: TestClient) -> None:
+    assert auth_client.post("/api/v1/scores/escc", json={"grade": "2"}).status_code == 200

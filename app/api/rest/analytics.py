@@ -14,12 +14,18 @@ from app.db.feedback_repo import Window
 from app.db.session import SessionDep
 from app.feedback.analytics import AnalyticsResponse, build_analytics
 from app.feedback.timestamps import Timestamp
+from app.security.gate import ClientDep
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 
 
-@router.get("", response_model=AnalyticsResponse)
+@router.get(
+    "",
+    response_model=AnalyticsResponse,
+    responses={401: {"description": "Client authentication failed (bare 401)"}},
+)
 def analytics(
+    _client: ClientDep,
     session: SessionDep,
     knowledge: KnowledgeDep,
     since: Annotated[

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -11,9 +12,11 @@ from fastapi.responses import JSONResponse
 from app.api.deps import KnowledgeDep, SettingsDep
 from app.api.errors import operation_outcome
 from app.assessment.service import assessment_json
+from app.audit.setup import patient_id_of, submit_decision
 from app.cds_hooks.models import dump_response
 from app.decision import decide
 from app.fhir.adapter import unpack
+from app.security.gate import ClientDep
 
 router = APIRouter(tags=["assessments"])
 
@@ -51,15 +54,18 @@ _BODY: dict[str, Any] = {
     responses={
         200: {"description": "The assessment (api.md) and the cards the CDS hook would return"},
         400: {"description": "Not a FHIR Bundle: OperationOutcome naming the field"},
+        401: {"description": "Client authentication failed (bare 401)"},
     },
 )
 async def create_assessment(
     request: Request,
     knowledge: KnowledgeDep,
     settings: SettingsDep,
+    _client: ClientDep,
     complete: Annotated[list[str], Query(description=COMPLETE_DOC)] = [],  # noqa: B006
 ) -> JSONResponse:
     """Assess a patient from a Bundle; draft ServiceRequests (status draft) are rated."""
+    started = time.perf_counter()
     try:
         body = json.loads(await request.body())
     except (ValueError, UnicodeDecodeError):
@@ -93,6 +99,17 @@ async def create_assessment(
     out["consult_id"] = decision.consult_id
     out["cards"] = response["cards"]
     out["system_actions"] = response.get("systemActions", [])
+    submit_decision(
+        request,
+        decision,
+        service="assessments",
+        hook="assessment",
+        hook_instance=None,
+        patient_id=patient_id_of(others),
+        raw_input=body,
+        started=started,
+        response_body=response,
+    )
     return JSONResponse(out)
 
 

@@ -1,0 +1,57 @@
+"""Canonical JSON, the input digest and the keyed patient hash.
+
+Canonical JSON (what ``input_sha256`` is computed over): the parsed JSON value serialised with
+object keys sorted by code point, no whitespace (separators ``,`` and ``:``), non-ASCII
+characters written as themselves (``ensure_ascii=False``) and the result encoded as UTF-8.
+Numbers keep Python's shortest round-trip form, so ``1`` and ``1.0`` stay distinct. Key
+order and whitespace of the original document therefore never change the digest; any change
+of a value does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from typing import Any
+
+# A reference "Patient/<id>" ends where FHIR id characters end; a "." followed by no id
+# character is punctuation ("... Patient/p1.") and does not extend the id.
+_ID_TAIL = r"(?![A-Za-z0-9\-]|\.[A-Za-z0-9\-])"
+
+
+def canonical_json(value: Any) -> bytes:
+    """The canonical UTF-8 encoding of a JSON value (see the module docstring)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8")
+
+
+def input_digest(value: Any) -> str:
+    """Hex SHA-256 of the canonical JSON of ``value``."""
+    return hashlib.sha256(canonical_json(value)).hexdigest()
+
+
+def keyed_hash(value: str, secret: bytes) -> str:
+    """Hex HMAC-SHA256 of ``value`` (UTF-8) under ``secret``."""
+    return hmac.new(secret, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def pseudonymise(value: Any, patient_id: str | None, token: str) -> Any:
+    """A deep copy of ``value`` where ``Patient/<patient_id>`` references (also inside longer
+    strings) become ``Patient/<token>`` and strings equal to the id become ``token``."""
+    pattern = re.compile(r"Patient/" + re.escape(patient_id or "") + _ID_TAIL)
+    replacement = f"Patient/{token}"
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, str):
+            if not patient_id:
+                return item
+            return token if item == patient_id else pattern.sub(lambda _: replacement, item)
+        if isinstance(item, list):
+            return [walk(x) for x in item]
+        if isinstance(item, dict):
+            return {k: walk(v) for k, v in item.items()}
+        return item
+
+    return walk(value)

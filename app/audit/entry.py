@@ -1,0 +1,107 @@
+"""The audit entry: what was asked (as a digest) and what was advised, without the patient id.
+
+Stored: consult id, service, hook, hookInstance, time, latency, knowledge version, policies,
+the SHA-256 of the canonical input (``canonical.py``; the ``fhirAuthorization`` member is left
+out so no credential takes part), the returned cards and system actions, and an HMAC-SHA256 of
+the patient id under the server secret. ``Patient/<id>`` references inside the cards and
+system actions are replaced by ``Patient/<hmac>``. Never stored: the raw input, the patient
+id, tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from typing import Any
+
+from app.audit.canonical import input_digest, keyed_hash, pseudonymise
+from app.cds_hooks.models import dump_response
+from app.decision import Decision
+
+EXCLUDED_INPUT_KEYS = frozenset({"fhirAuthorization"})
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One audit record, JSON-serialisable for the spool (``to_json``/``from_json``)."""
+
+    consult_id: str
+    service: str
+    hook: str
+    hook_instance: str | None
+    created_at: datetime
+    latency_ms: float
+    knowledge_version: str
+    policies: dict[str, Any]
+    input_sha256: str
+    patient_hmac: str | None
+    client_iss: str | None
+    cards: list[dict[str, Any]]
+    system_actions: list[dict[str, Any]]
+    orders_rated: int
+    orders_unrated: int
+
+    def to_json(self) -> str:
+        """One line of JSON (no newline inside)."""
+        data = asdict(self)
+        data["created_at"] = self.created_at.isoformat()
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, line: str) -> AuditEntry:
+        """Parse :meth:`to_json` output; ``ValueError`` when it is not an entry."""
+        data = json.loads(line)
+        names = {f.name for f in fields(cls)}
+        if not isinstance(data, dict) or set(data) != names:
+            raise ValueError("not an audit entry")
+        created = datetime.fromisoformat(str(data["created_at"]))
+        data["created_at"] = created if created.tzinfo else created.replace(tzinfo=UTC)
+        if not isinstance(data["consult_id"], str) or not data["consult_id"]:
+            raise ValueError("audit entry without consult_id")
+        if not isinstance(data["cards"], list) or not isinstance(data["system_actions"], list):
+            raise ValueError("audit entry cards/system_actions must be lists")
+        return cls(**data)
+
+
+def build_entry(
+    decision: Decision,
+    *,
+    service: str,
+    hook: str,
+    hook_instance: str | None,
+    patient_id: str | None,
+    raw_input: Mapping[str, Any],
+    started: float,
+    secret: bytes,
+    client_iss: str | None,
+    response_body: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    """The entry for ``decision``. ``started`` is a ``time.perf_counter()`` value taken when
+    the request arrived; ``response_body`` (the dumped CDS response, when the caller already
+    has it) avoids dumping the cards twice."""
+    body = response_body if response_body is not None else dump_response(decision.response)
+    patient_hmac = keyed_hash(patient_id, secret) if patient_id else None
+    token = patient_hmac or ""
+    digest_input = {k: v for k, v in raw_input.items() if k not in EXCLUDED_INPUT_KEYS}
+    orders = decision.assessment.orders
+    rated = sum(1 for o in orders if o.status == "rated")
+    return AuditEntry(
+        consult_id=decision.consult_id,
+        service=service,
+        hook=hook,
+        hook_instance=hook_instance,
+        created_at=datetime.now(UTC),
+        latency_ms=round((time.perf_counter() - started) * 1000.0, 3),
+        knowledge_version=decision.assessment.knowledge_version,
+        policies=dict(decision.assessment.policies),
+        input_sha256=input_digest(digest_input),
+        patient_hmac=patient_hmac,
+        client_iss=client_iss,
+        cards=pseudonymise(list(body.get("cards", [])), patient_id, token),
+        system_actions=pseudonymise(list(body.get("systemActions", [])), patient_id, token),
+        orders_rated=rated,
+        orders_unrated=len(orders) - rated,
+    )

@@ -1,0 +1,71 @@
+"""Canonical JSON digest and the keyed patient hash."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.audit.canonical import canonical_json, input_digest, keyed_hash, pseudonymise
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=25,
+)
+
+
+def reordered(value: Any) -> Any:
+    """The same JSON value with every object's keys inserted in reverse order."""
+    if isinstance(value, dict):
+        return {k: reordered(value[k]) for k in reversed(list(value))}
+    if isinstance(value, list):
+        return [reordered(v) for v in value]
+    return value
+
+
+def test_canonical_form_is_sorted_compact_utf8() -> None:
+    assert canonical_json({"b": [1, 2.5], "a": "é☃", "A": None}) == (
+        '{"A":null,"a":"é☃","b":[1,2.5]}'.encode()
+    )
+
+
+@given(st.dictionaries(st.text(), json_values, max_size=6))
+def test_digest_ignores_key_order_and_whitespace(value: dict[str, Any]) -> None:
+    pretty = json.loads(json.dumps(reordered(value), indent=3, ensure_ascii=True))
+    assert input_digest(pretty) == input_digest(value)
+    assert input_digest(value) == hashlib.sha256(canonical_json(value)).hexdigest()
+
+
+def test_digest_changes_with_any_value() -> None:
+    base = {"context": {"patientId": "a", "x": [1, 2]}}
+    assert input_digest(base) != input_digest({"context": {"patientId": "a", "x": [2, 1]}})
+    assert input_digest(base) != input_digest({"context": {"patientId": "b", "x": [1, 2]}})
+
+
+def test_hmac_hides_the_id_and_depends_on_the_secret() -> None:
+    mac = keyed_hash("pt-42", b"secret-1")
+    assert mac == hmac.new(b"secret-1", b"pt-42", hashlib.sha256).hexdigest()
+    assert len(mac) == 64 and "pt-42" not in mac
+    assert mac != hashlib.sha256(b"pt-42").hexdigest()  # keyed, not a plain hash
+    assert keyed_hash("pt-42", b"secret-2") != mac
+    assert keyed_hash("pt-43", b"secret-1") != mac
+    assert keyed_hash("pt-42", b"secret-1") == mac
+
+
+def test_pseudonymise_replaces_patient_references_only() -> None:
+    value = {
+        "subject": {"reference": "Patient/p1"},
+        "other": ["Patient/p10", "see Patient/p1.", "p1", "xp1", "Patient/p1/_history/2"],
+    }
+    out = pseudonymise(value, "p1", "H")
+    assert out == {
+        "subject": {"reference": "Patient/H"},
+        "other": ["Patient/p10", "see Patient/H.", "H", "xp1", "Patient/H/_history/2"],
+    }
+    assert value["subject"] == {"reference": "Patient/p1"}  # a copy, input untouched
+    assert pseudonymise(value, None, "H") == value
