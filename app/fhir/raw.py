@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeGuard
 
@@ -41,12 +40,18 @@ def objs(value: object, key: str) -> list[dict[str, Any]]:
 
 
 def text(value: object, key: str, limit: int = MAX_TOKEN) -> str | None:
-    """``value[key]`` when it is a non-empty string of at most ``limit`` characters."""
-    if isinstance(value, dict):
-        field = value.get(key)
-        if isinstance(field, str) and 0 < len(field) <= limit and field.strip():
-            return field.strip()
-    return None
+    """``value[key]`` when it is a non-empty string of at most ``limit`` characters (stripped).
+
+    The hottest helper (about 17 calls per resource): exact-type checks first, one strip."""
+    if value.__class__ is not dict and not isinstance(value, dict):
+        return None
+    field = value.get(key)
+    if field.__class__ is not str and not isinstance(field, str):
+        return None
+    if not field or len(field) > limit:
+        return None
+    stripped: str = field.strip()
+    return stripped or None
 
 
 def is_number(value: object) -> TypeGuard[int | float]:
@@ -54,12 +59,14 @@ def is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def codings(concept: object) -> Iterator[tuple[str | None, str, str | None]]:
+def codings(concept: object) -> list[tuple[str | None, str, str | None]]:
     """``(system, code, display)`` of each usable coding of a CodeableConcept."""
+    out = []
     for coding in objs(concept, "coding"):
         code = text(coding, "code")
         if code is not None:
-            yield text(coding, "system", 512), code, text(coding, "display", 512)
+            out.append((text(coding, "system", 512), code, text(coding, "display", 512)))
+    return out
 
 
 def parse_datetime(value: object) -> datetime | None:
