@@ -21,6 +21,7 @@ from app.api import (
 from app.api.errors import install_error_handlers
 from app.api.headers import KnowledgeVersionHeader
 from app.api.limits import BodyLimitMiddleware, JsonDepthMiddleware
+from app.api.openapi import install_openapi
 from app.api.rest import acr, analytics, assessments, audit, health, scores
 from app.audit.setup import audit_key, make_recorder
 from app.db.engine import make_engine
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
+    install_openapi(app)
     return app
 
 

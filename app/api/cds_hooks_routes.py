@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from app.api.deps import KnowledgeDep, SettingsDep
 from app.api.errors import operation_outcome
-from app.api.limits import bundle_entries
+from app.api.limits import bundle_entries, unicode_problem
 from app.audit.setup import submit_decision
 from app.cds_hooks.catalog import service_catalog
 from app.cds_hooks.invocation import InvocationError, parse_invocation
@@ -62,6 +62,8 @@ async def invoke(
         raise HTTPException(
             404, detail=[{"loc": ["path", "service_id"], "msg": f"no CDS service '{service_id}'"}]
         )
+    if (problem := unicode_problem(await request.body())) is not None:
+        return _fhir_error(400, [{"loc": ["body"], "msg": problem}])
     try:
         # nesting depth was checked on the raw bytes (JsonDepthMiddleware); count entries here
         entries = bundle_entries({"context": body.context, "prefetch": body.prefetch})

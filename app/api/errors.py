@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 log = logging.getLogger("vcf_cds.errors")
 
 FHIR_PREFIXES = ("/cds-services", "/fhir", "/api/v1/assessments")
+FHIR_JSON = "application/fhir+json"
 
 
 class FieldError(HTTPException):
@@ -34,11 +35,11 @@ def operation_outcome(
     """A FHIR R4 OperationOutcome; each issue names its field in ``expression``."""
     severity = "error" if status < 500 else "fatal"
     out = []
-    for issue in issues:
+    for issue in issues or [{"msg": "invalid request"}]:
         entry: dict[str, Any] = {
             "severity": severity,
-            "code": issue.get("code", code),
-            "diagnostics": issue["msg"],
+            "code": str(issue.get("code", code)),
+            "diagnostics": str(issue.get("msg", "invalid")),
         }
         loc = issue.get("loc")
         if loc:
@@ -59,19 +60,34 @@ def _clean(errors: Sequence[Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _details(status: int, detail: Any) -> list[dict[str, Any]]:
+    """Any ``detail`` as a list of ``{"loc", "msg", "type"}``: Starlette and FastAPI raise some
+    errors with a bare string (a body that is not JSON, an unknown path)."""
+    kind = _code_for(status).replace("-", "_")
+    if not isinstance(detail, list):
+        # the only bare-string 400 is FastAPI's "error parsing the body"
+        return [field_detail(["body"] if status == 400 else [], str(detail), kind)]
+    return [
+        field_detail(d.get("loc") or [], str(d.get("msg", "invalid")), str(d.get("type", kind)))
+        if isinstance(d, dict)
+        else field_detail([], str(d), kind)
+        for d in detail
+    ]
+
+
 def error_response(request: Request, status: int, detail: Any) -> JSONResponse:
     if _is_fhir(request):
         issues = (
-            detail
+            [d if isinstance(d, dict) else {"msg": str(d)} for d in detail]
             if isinstance(detail, list)
             else [{"msg": str(detail), "code": _code_for(status)}]
         )
         return JSONResponse(
             operation_outcome(status, issues, _code_for(status)),
             status_code=status,
-            media_type="application/fhir+json",
+            media_type=FHIR_JSON,
         )
-    return JSONResponse({"detail": detail}, status_code=status)
+    return JSONResponse({"detail": _details(status, detail)}, status_code=status)
 
 
 def _code_for(status: int) -> str:

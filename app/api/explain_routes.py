@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from html import escape
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from app.api.deps import KnowledgeDep
+from app.api.errors import FieldError
 from app.cards.codes import card_codes
 from app.knowledge.schema import Knowledge
 
@@ -31,12 +32,12 @@ def page(title: str, body: str, k: Knowledge) -> HTMLResponse:
     )
 
 
-@router.get("/variants/{n}")
+@router.get("/variants/{n}", responses={404: {"description": "No such variant"}})
 def explain_variant(n: int, knowledge: KnowledgeDep) -> HTMLResponse:
     """The ACR table of one variant with rating ranges and relative radiation levels."""
     v = knowledge.variant(n)
     if v is None:
-        raise HTTPException(404, detail=[{"loc": ["path", "n"], "msg": f"no ACR variant {n}"}])
+        raise FieldError(["path", "n"], f"no ACR variant {n}", status_code=404)
     procs = {p.name: p for p in knowledge.acr.procedures}
     rows = "".join(
         f"<tr><td>{escape(p.name)}</td><td>{escape(p.category)}</td>"
@@ -53,11 +54,11 @@ def explain_variant(n: int, knowledge: KnowledgeDep) -> HTMLResponse:
     return page(f"ACR Variant {n}", body, knowledge)
 
 
-@router.get("/topics/{topic}")
+@router.get("/topics/{topic}", responses={404: {"description": "No such card topic"}})
 def explain_topic(topic: str, knowledge: KnowledgeDep) -> HTMLResponse:
     """What a card topic means and where its rules come from."""
     text = card_codes().topic_explanations.get(topic)
     if text is None:
-        raise HTTPException(404, detail=[{"loc": ["path", "topic"], "msg": f"no topic '{topic}'"}])
+        raise FieldError(["path", "topic"], f"no topic '{topic}'", status_code=404)
     title = card_codes().topics[topic]
     return page(title, f"<p>{escape(text)}</p>", knowledge)

@@ -5,6 +5,12 @@
   then sees a client disconnect and its answer, if any, is replaced by the 413).
 * :class:`JsonDepthMiddleware`: **400** when a JSON body nests deeper than ``max_depth``,
   found by one scan of the raw bytes, so Python's ``json`` never recurses into it.
+* :func:`unicode_problem`: for the routes that take free-form FHIR JSON (CDS Hooks services,
+  ``/api/v1/assessments``; they answer **400** with it): a body that is not Unicode text.
+  Python's ``json`` decodes bytes with ``surrogatepass`` and keeps ``"\\ud800"`` escapes, so
+  a lone surrogate would reach the app as a string that cannot be encoded as UTF-8 again
+  (audit digest, error messages, responses). Typed fields need no such check: pydantic
+  rejects lone surrogates in ``str`` fields itself.
 * :func:`check_json_limits`: for the CDS Hooks route on the parsed request: depth and the
   total number of Bundle entries in ``prefetch`` and ``context.draftOrders`` (the route answers
   **413** with it).
@@ -17,6 +23,7 @@ never buffered.
 from __future__ import annotations
 
 import email.message
+import json
 import re
 from collections.abc import Mapping
 from itertools import accumulate
@@ -31,6 +38,8 @@ _STEP = tuple(1 if b in b"[{" else -1 if b in b"]}" else 0 for b in range(256))
 _NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 # a JSON string; an unterminated one runs to the end, so every match is linear (no retries)
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+# a \uD800-\uDFFF escape: only bodies with one are parsed again to look for a lone surrogate
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 
 
 def _detail(msg: str, kind: str = "too_large") -> list[dict[str, Any]]:
@@ -159,6 +168,48 @@ class JsonDepthMiddleware:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+
+LONE_SURROGATE = "JSON strings must be Unicode text: a lone surrogate escape (\\ud800-\\udfff)"
+NOT_TEXT = "request body is not valid Unicode text (UTF-8)"
+
+
+def contains_lone_surrogate(value: Any) -> bool:
+    """Whether a parsed JSON value has a key or string with a lone UTF-16 surrogate (explicit
+    stack, no recursion). Escaped pairs were joined into one character by the parser."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if not node.isascii():
+                try:
+                    node.encode("utf-8")
+                except UnicodeEncodeError:
+                    return True
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
+def unicode_problem(raw: bytes) -> str | None:
+    """Why a JSON body is not Unicode text, or None (see the module docstring). Cheap for the
+    usual body: ASCII without a surrogate escape is only scanned; any other body is decoded
+    strictly, and parsed again only when it holds a surrogate escape."""
+    if not raw.isascii():
+        try:
+            raw.decode(json.detect_encoding(raw))
+        except UnicodeDecodeError:
+            return NOT_TEXT
+    if _SURROGATE_ESCAPE.search(raw) is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None  # not JSON: the caller answers that itself
+    return LONE_SURROGATE if contains_lone_surrogate(value) else None
 
 
 def _exceeds_depth(value: Any, max_depth: int) -> bool:

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from app.api.deps import KnowledgeDep, SettingsDep
 from app.api.errors import operation_outcome
+from app.api.limits import json_depth, unicode_problem
 from app.assessment.service import assessment_json
 from app.audit.setup import patient_id_of, submit_decision
 from app.cds_hooks.models import dump_response
@@ -31,6 +32,24 @@ RECORD_KINDS = (
 BUNDLE_SCHEMA = {
     "type": "object",
     "description": "A FHIR R4 Bundle (any type): the patient's resources and draft ServiceRequests",
+    "required": ["resourceType"],
+    "properties": {
+        "resourceType": {"type": "string", "enum": ["Bundle"]},
+        "type": {"type": "string"},
+        "entry": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "resource": {
+                        "type": "object",
+                        "required": ["resourceType"],
+                        "properties": {"resourceType": {"type": "string"}},
+                    }
+                },
+            },
+        },
+    },
 }
 
 COMPLETE_DOC = (
@@ -66,9 +85,15 @@ async def create_assessment(
 ) -> JSONResponse:
     """Assess a patient from a Bundle; draft ServiceRequests (status draft) are rated."""
     started = time.perf_counter()
+    raw = await request.body()
+    # JsonDepthMiddleware checks JSON content types only; this route parses any body
+    if json_depth(raw) > settings.max_json_depth:
+        return _error(["body"], f"JSON nested deeper than {settings.max_json_depth} levels")
+    if (problem := unicode_problem(raw)) is not None:
+        return _error(["body"], problem)
     try:
-        body = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
         return _error(["body"], "request body is not valid JSON")
     if not isinstance(body, dict) or body.get("resourceType") != "Bundle":
         return _error(["body", "resourceType"], "the body must be a FHIR Bundle")

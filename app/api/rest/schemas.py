@@ -3,7 +3,7 @@ unknown fields rejected so a typo is an error rather than a silently unknown inp
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -86,13 +86,21 @@ class MriScoreResponse(Versioned):
 # --- VBQ -----------------------------------------------------------------------------------
 
 
+#: A finite number: Python's JSON parser accepts ``NaN`` and ``Infinity``, which no signal is.
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+
+
 class VbqRequest(Closed):
-    l1: float | None = Field(default=None, description="T1 signal of L1 (null = unmeasurable)")
-    l2: float | None = None
-    l3: float | None = None
-    l4: float | None = None
-    csf: float = Field(description="CSF signal at L3 (or L2/L4); must be positive")
-    field_strength_t: float | None = Field(default=None, gt=0, description="Field strength (T)")
+    l1: FiniteFloat | None = Field(
+        default=None, description="T1 signal of L1 (null = unmeasurable)"
+    )
+    l2: FiniteFloat | None = None
+    l3: FiniteFloat | None = None
+    l4: FiniteFloat | None = None
+    csf: FiniteFloat = Field(description="CSF signal at L3 (or L2/L4); must be positive")
+    field_strength_t: FiniteFloat | None = Field(
+        default=None, gt=0, description="Field strength (T)"
+    )
 
 
 class VbqResponse(Versioned):

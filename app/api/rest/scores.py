@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import APIRouter
@@ -84,6 +85,9 @@ def vbq(body: VbqRequest, knowledge: KnowledgeDep) -> VbqResponse:
         result = compute_vbq(signals, body.csf, cfg, body.field_strength_t)
     except VbqError as exc:
         raise FieldError(["body", exc.field], str(exc)) from exc
+    if not all(map(math.isfinite, (result.vbq, result.median_signal))):
+        # finite inputs whose median or ratio overflows (e.g. 1e308 / 1e-50): not a signal
+        raise FieldError(["body", "csf"], "signals out of range: the ratio is not a finite number")
     return VbqResponse(
         vbq=result.vbq,
         cutoff=result.cutoff,
