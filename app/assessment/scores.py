@@ -4,8 +4,8 @@ an "unspecified" group and are never merged into a level."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any
 
 from app.assessment.index import FindingIndex
 from app.clinical.escc import classify_escc
@@ -15,6 +15,9 @@ from app.clinical.signal_tests import chemical_shift_drop, interpret_adc, interp
 from app.clinical.sins import SinsInput, SinsResult, derive_collapse, index_level, score_sins
 from app.clinical.vbq import VbqError, compute_vbq
 from app.knowledge.schema import Knowledge
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 MRI_CODES = {
     "signal_pattern": "marrow-signal-pattern",
@@ -40,6 +43,18 @@ QUALITATIVE_CODES = (
     "paraspinal-mass", "other-osteoporotic-fractures", "focal-lesions-other-vertebrae",
     "fluid-cleft", "pedicle-involvement", "posterior-border",
 )  # fmt: skip
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def scalar_fields(obj: DataclassInstance) -> dict[str, Any]:
+    """``dataclasses.asdict`` of a dataclass whose fields are all scalars (str, int, float,
+    bool, None): the same keys in the same order, without the recursive deep copy."""
+    names = _FIELD_NAMES.get(type(obj))
+    if names is None:
+        names = _FIELD_NAMES[type(obj)] = tuple(f.name for f in fields(obj))
+    return {name: getattr(obj, name) for name in names}
 
 
 def _sources(idx: FindingIndex, codes: tuple[str, ...] | list[str], level: str | None) -> list[str]:
@@ -132,7 +147,17 @@ def escc_grades(idx: FindingIndex, k: Knowledge, policy_1c: str) -> list[dict[st
             r = classify_escc(f.value, k.thresholds.escc, policy_1c)
         except ValueError:
             continue
-        out.append({"level": f.level, **asdict(r), "sources": list(f.sources)})
+        out.append(
+            {
+                "level": f.level,
+                "grade": r.grade,
+                "description": r.description,
+                "high_grade": r.high_grade,
+                "policy": dict(r.policy),
+                "implication": r.implication,
+                "sources": list(f.sources),
+            }
+        )
     return out
 
 
@@ -205,8 +230,8 @@ def sign_evidence(idx: FindingIndex, k: Knowledge) -> list[dict[str, Any]]:
             out.append(
                 {
                     "level": level,
-                    "seed_001": [asdict(r) for r in rows],
-                    "seed_004_table_1": [asdict(q) for q in qual],
+                    "seed_001": [scalar_fields(r) for r in rows],
+                    "seed_004_table_1": [scalar_fields(q) for q in qual],
                 }
             )
     return out
@@ -226,7 +251,7 @@ def chemical_shift(idx: FindingIndex, k: Knowledge) -> list[dict[str, Any]]:
                 continue
             drop = chemical_shift_drop(ip, op)
         r = interpret_chemical_shift(drop, cfg)
-        out.append({"level": level, **asdict(r), "sources": srcs})
+        out.append({"level": level, **scalar_fields(r), "sources": srcs})
     return out
 
 
@@ -237,7 +262,7 @@ def adc_values(idx: FindingIndex, k: Knowledge, threshold: float | None) -> list
         if value is None:
             continue
         r = interpret_adc(value, threshold, k.thresholds.adc)
-        out.append({"level": f.level, **asdict(r), "sources": list(f.sources)})
+        out.append({"level": f.level, **scalar_fields(r), "sources": list(f.sources)})
     return out
 
 

@@ -135,7 +135,7 @@ def assess(
                 "image-guided biopsy is May Be Appropriate) before treating as pathological."
             ),
         }
-    issues = [asdict(i) for i in pf.issues] + [
+    issues = [sc.scalar_fields(i) for i in pf.issues] + [
         {"severity": "warning", "location": "findings", "message": m} for m in sins_skipped
     ]
     if derived.etiology_conflict:

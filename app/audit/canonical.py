@@ -47,7 +47,11 @@ def pseudonymise(value: Any, patient_id: str | None, token: str) -> Any:
         if isinstance(item, str):
             if not patient_id:
                 return item
-            return token if item == patient_id else pattern.sub(lambda _: replacement, item)
+            if item == patient_id:
+                return token
+            if "Patient/" not in item:  # nothing the pattern could match
+                return item
+            return pattern.sub(lambda _: replacement, item)
         if isinstance(item, list):
             return [walk(x) for x in item]
         if isinstance(item, dict):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,7 +46,7 @@ class AuditEntry:
 
     def to_json(self) -> str:
         """One line of JSON (no newline inside)."""
-        data = asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self)}  # asdict without the copy
         data["created_at"] = self.created_at.isoformat()
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 

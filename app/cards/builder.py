@@ -8,10 +8,10 @@ basis in ``detail`` and links to the explanation page of its topic.
 
 from __future__ import annotations
 
-import copy
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 from app.assessment.orders import OrderRating
@@ -134,6 +134,10 @@ class CardBuilder:
         )
 
     def footer(self) -> str:
+        return self._footer
+
+    @cached_property
+    def _footer(self) -> str:  # the same on every card of the response
         return (
             f"\n\n---\nKnowledge version {md(self.k.version)}. Consult "
             f"{md(self.ctx.consult_id)}. ACR Appropriateness Criteria content © American "
@@ -277,7 +281,7 @@ class CardBuilder:
             "requester",
         ):
             if raw.get(key):
-                new[key] = prune_empty(copy.deepcopy(raw[key]))
+                new[key] = prune_empty(raw[key])  # a copy: the draft is never shared
         ref = f"{order.resource_type}/{order.resource_id}"
         return Suggestion(
             label=summary(f"Order {short_procedure(alternative)} instead"),
@@ -303,7 +307,7 @@ class CardBuilder:
                     "display": o.rating.category,
                 }
             )
-        resource = prune_empty(copy.deepcopy(o.order.resource))
+        resource = prune_empty(o.order.resource)  # a copy of the draft
         existing = resource.get("extension")
         ext = [
             e

@@ -8,6 +8,8 @@ from typing import Any
 
 
 def prune_empty(value: Any) -> Any:
+    """A copy of JSON ``value`` without the empty values (every object and array is new, so
+    the result shares no container with ``value``)."""
     if isinstance(value, dict):
         out = {k: prune_empty(v) for k, v in value.items()}
         return {k: v for k, v in out.items() if not _empty(v)}

@@ -7,12 +7,16 @@ from collections.abc import Sequence
 
 MAX_SUMMARY = 139
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#])")
+_MD_SPECIAL = "\\`*_{}[]<>|#"
+# each special character gets a backslash, a newline becomes a space
+_MD_ESCAPES = str.maketrans({c: "\\" + c for c in _MD_SPECIAL} | {"\n": " "})
+_MD_NEEDS_ESCAPE = re.compile(r"[\\`*_{}\[\]<>|#\n]")
 
 
 def md(text: object) -> str:
     """Escape markdown (and any angle bracket) in untrusted text such as EHR displays."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+    value = str(text)
+    return value.translate(_MD_ESCAPES) if _MD_NEEDS_ESCAPE.search(value) else value
 
 
 def summary(text: str) -> str:

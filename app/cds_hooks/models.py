@@ -227,15 +227,34 @@ def _is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, str | list | dict) and len(value) == 0)
 
 
+# per model class: (attribute, JSON key, emitted even when empty), in field order
+_FIELD_PLANS: dict[type[BaseModel], tuple[tuple[str, str, bool], ...]] = {}
+_AS_IS = frozenset({str, int, bool, type(None)})  # what ``to_jsonable_python`` returns unchanged
+
+
+def _plan(cls: type[BaseModel]) -> tuple[tuple[str, str, bool], ...]:
+    plan = _FIELD_PLANS.get(cls)
+    if plan is None:
+        plan = _FIELD_PLANS[cls] = tuple(
+            (
+                name,
+                field.alias or name,
+                field.is_required() or (field.alias or name) in _EMIT_WHEN_EMPTY,
+            )
+            for name, field in cls.model_fields.items()
+        )
+    return plan
+
+
 def _dump(value: Any) -> Any:
+    if value.__class__ in _AS_IS:
+        return value
     if isinstance(value, BaseModel):
         out: dict[str, Any] = {}
-        for name, field in type(value).model_fields.items():
+        for name, key, always in _plan(type(value)):
             dumped = _dump(getattr(value, name))
-            key = field.alias or name
-            if _is_empty(dumped) and not (field.is_required() or key in _EMIT_WHEN_EMPTY):
-                continue
-            out[key] = dumped
+            if always or not _is_empty(dumped):
+                out[key] = dumped
         for key, extra in (value.model_extra or {}).items():
             dumped = _dump(extra)
             if not _is_empty(dumped):

@@ -8,7 +8,8 @@ not matched otherwise. The inputs that would decide a possible variant are repor
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 from app.clinical.state import ClinicalState
@@ -29,14 +30,22 @@ def _is_unknown(state: ClinicalState, name: str) -> bool:
     return value is None or (name == "etiology" and value == "unknown")
 
 
+_STATE_FIELDS = tuple(f.name for f in fields(ClinicalState))
+
+
 def evaluate(cond: Condition, state: ClinicalState) -> bool:
     """Evaluate a condition on a state with no unknown among the inputs it reads."""
+    return _holds(cond, {name: getattr(state, name) for name in _STATE_FIELDS})
+
+
+def _holds(cond: Condition, values: Mapping[str, Any]) -> bool:
+    """``evaluate`` on the state's values by input name."""
     if cond.all is not None:
-        return all(evaluate(c, state) for c in cond.all)
+        return all(_holds(child, values) for child in cond.all)
     if cond.any is not None:
-        return any(evaluate(c, state) for c in cond.any)
+        return any(_holds(child, values) for child in cond.any)
     assert cond.input is not None
-    return bool(state.value(cond.input) == cond.equals)
+    return bool(values[cond.input] == cond.equals)
 
 
 @dataclass(frozen=True)
@@ -49,10 +58,14 @@ class VariantStatus:
 def variant_status(variant: Variant, state: ClinicalState) -> VariantStatus:
     """Enumerate the completions of the unknown inputs the condition reads (at most 2^5 * 2)."""
     unknown = [n for n in variant.condition.inputs() if _is_unknown(state, n)]
+    values = {name: getattr(state, name) for name in _STATE_FIELDS}
+    if not unknown:  # the one completion is the state itself
+        holds = _holds(variant.condition, values)
+        return VariantStatus(variant.id, "matched" if holds else "not_matched", ())
     outcomes: list[tuple[dict[str, Any], bool]] = []
     for combo in itertools.product(*(_domain(n) for n in unknown)):
         assignment = dict(zip(unknown, combo, strict=True))
-        outcomes.append((assignment, evaluate(variant.condition, replace(state, **assignment))))
+        outcomes.append((assignment, _holds(variant.condition, values | assignment)))
     results = {ok for _, ok in outcomes}
     if results == {True}:
         return VariantStatus(variant.id, "matched", ())

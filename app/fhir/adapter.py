@@ -34,12 +34,29 @@ from app.fhir.raw import objs, parse_date, reference_id, resource_label, text
 MAX_DEPTH = 4  # Bundles inside Bundles
 MAX_RESOURCES = 10_000
 MEDICATION_TYPES = ("MedicationStatement", "MedicationRequest")
+# resource types read here: a JSON object with one of these exactly as its resourceType is a
+# resource as it stands (not a Bundle or OperationOutcome to unpack)
+_READ_TYPES = frozenset(
+    {"Patient", "Observation", "Condition", "Procedure", "ServiceRequest", "Medication"}
+    | set(MEDICATION_TYPES)
+)
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 
 Resource = dict[str, Any]
 
 
 # --- unpacking ------------------------------------------------------------------------------
+
+
+def _plain_type(value: object) -> str | None:
+    """The ``resourceType`` of a JSON object whose type is exactly one of those read here
+    (``text`` gives it unchanged; not a Bundle or OperationOutcome): ``_unpack`` takes such a
+    value as one resource, with no issue."""
+    if isinstance(value, dict):
+        rtype = value.get("resourceType")
+        if rtype.__class__ is str and rtype in _READ_TYPES:
+            return rtype
+    return None
 
 
 def unpack(value: object, location: str) -> tuple[list[Resource], list[InputIssue]]:
@@ -109,7 +126,11 @@ def _unpack_bundle(
         return
     for i, entry in enumerate(entries[:MAX_RESOURCES]):
         if isinstance(entry, dict) and "resource" in entry:
-            _unpack(entry["resource"], f"{where}.entry[{i}].resource", depth + 1, out, issues)
+            resource = entry["resource"]
+            if len(out) < MAX_RESOURCES and _plain_type(resource) is not None:
+                out.append(resource)  # what ``_unpack`` does with it, without its location
+                continue
+            _unpack(resource, f"{where}.entry[{i}].resource", depth + 1, out, issues)
         elif not isinstance(entry, dict):
             issues.append(InputIssue("error", f"{where}.entry[{i}]", "entry is not an object"))
 
@@ -120,6 +141,9 @@ def _unpack_bundle(
 def _newest(group: list[Candidate], issues: list[InputIssue]) -> Finding:
     """Newest known value wins; a newer unknown never hides an older known value; values
     that disagree at the same newest time give unknown (with a warning)."""
+    if len(group) == 1:  # the usual case: one reading of this code at this level
+        c = group[0]
+        return Finding(c.code, c.value, (c.source,), c.level, c.unit, c.effective)
     known = [c for c in group if c.value is not None]
     pool = known or group
     latest = max(c.effective or _OLDEST for c in pool)
@@ -172,10 +196,11 @@ class _Read:
         self.history = HistorySources()
         self.courses: list[Course] = []
         self.medications: dict[str, Resource] = {}
+        self.refs: dict[str, str | None] = {}
 
-    def patient(self, resources: list[tuple[Resource, str]]) -> None:
-        for resource, label in resources:
-            if text(resource, "resourceType", 64) != "Patient":
+    def patient(self, resources: list[tuple[Resource, str, str]]) -> None:
+        for resource, label, rtype in resources:
+            if rtype != "Patient":
                 continue
             pid = text(resource, "id", 64)
             if self.pf.patient_id is None:
@@ -188,24 +213,36 @@ class _Read:
                 message = "a second patient in the input; ignored"
                 self.pf.issues.append(InputIssue("error", label, message))
         if self.pf.patient_id is None:
-            for resource, _ in resources:
+            for resource, _, _ in resources:
                 subject = reference_id(resource.get("subject"), "Patient")
                 subject = subject or reference_id(resource.get("patient"), "Patient")
                 if subject is not None:
                     self.pf.patient_id = subject
                     break
 
+    def patient_ref(self, reference: object) -> str | None:
+        """``reference_id(reference, "Patient")``, once per distinct reference string."""
+        if reference is None:
+            return None
+        raw = reference.get("reference") if isinstance(reference, dict) else None
+        if not isinstance(raw, str):
+            return reference_id(reference, "Patient")
+        if raw not in self.refs:
+            self.refs[raw] = reference_id(reference, "Patient")
+        return self.refs[raw]
+
     def other_patient(self, resource: Resource, label: str) -> bool:
+        if self.pf.patient_id is None:
+            return False
         for key in ("subject", "patient"):
-            ref = reference_id(resource.get(key), "Patient")
-            if ref is not None and self.pf.patient_id is not None and ref != self.pf.patient_id:
+            ref = self.patient_ref(resource.get(key))
+            if ref is not None and ref != self.pf.patient_id:
                 message = "refers to another patient; skipped"
                 self.pf.issues.append(InputIssue("error", f"{label}.{key}", message))
                 return True
         return False
 
-    def one(self, resource: Resource, label: str) -> None:
-        rtype = text(resource, "resourceType", 64)
+    def one(self, resource: Resource, label: str, rtype: str) -> None:
         issues = self.pf.issues
         if rtype in ("Patient", "Medication") or self.other_patient(resource, label):
             return
@@ -252,9 +289,9 @@ class _Read:
         return pf
 
 
-def _guarded(read: _Read, resource: Resource, label: str) -> None:
+def _guarded(read: _Read, resource: Resource, label: str, rtype: str) -> None:
     try:
-        read.one(resource, label)
+        read.one(resource, label, rtype)
     except Exception as exc:  # last line of defence: one resource never breaks the read
         message = f"could not be read ({type(exc).__name__}); skipped"
         read.pf.issues.append(InputIssue("error", label, message))
@@ -276,25 +313,28 @@ def read_resources(
     ``resources`` does too.
     """
     read = _Read(today or datetime.now(UTC).date())
-    flat: list[tuple[Resource, str]] = []
+    flat: list[tuple[Resource, str, str]] = []  # resource, label, resourceType
     seen: set[str] = set()
     for i, value in enumerate(resources):
-        found, issues = unpack(value, f"resources[{i}]")
-        read.pf.issues.extend(issues)
-        for resource in found:
-            label = resource_label(resource, len(flat))
+        if isinstance(value, dict) and (plain := _plain_type(value)) is not None:
+            typed: list[tuple[Resource, str]] = [(value, plain)]  # as ``unpack`` would give it
+        else:
+            unpacked, issues = unpack(value, f"resources[{i}]")
+            read.pf.issues.extend(issues)
+            typed = [(r, text(r, "resourceType", 64) or "Resource") for r in unpacked]
+        for one, rtype in typed:
+            rid = text(one, "id", 64)
+            label = f"{rtype}/{rid}" if rid else f"{rtype}[{len(flat)}]"  # resource_label
             if label in seen:  # the same resource twice (prefetch and search): read once
                 continue
             seen.add(label)
-            flat.append((resource, label))
+            flat.append((one, label, rtype))
     read.medications = {
-        rid: r
-        for r, _ in flat
-        if text(r, "resourceType", 64) == "Medication" and (rid := text(r, "id", 64))
+        rid: r for r, _, rtype in flat if rtype == "Medication" and (rid := text(r, "id", 64))
     }
     read.patient(flat)
-    for resource, label in flat:
-        _guarded(read, resource, label)
+    for resource, label, rtype in flat:
+        _guarded(read, resource, label, rtype)
     ordered = {f"{o.resource_type}/{o.resource_id}" for o in read.pf.orders}
     for i, value in enumerate(draft_orders):
         found, issues = unpack(value, f"draftOrders[{i}]")

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from app.fhir.raw import MAX_TOKEN
 from app.knowledge.loader import default_knowledge
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -33,6 +34,11 @@ class CodeDataError(RuntimeError):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def plain(value: str, limit: int = MAX_TOKEN) -> bool:
+    """Whether ``value`` is what the tolerant reader (``raw.text``) makes of it unchanged."""
+    return 0 < len(value) <= limit and value.strip() == value
 
 
 def _unique(items: list[str], what: str) -> None:
@@ -130,6 +136,17 @@ class FindingCodes(_Strict):
         """``(system, code) -> finding code`` of the accepted standard synonyms (built once)."""
         return self._by_synonym
 
+    @cached_property
+    def _by_coding(self) -> dict[tuple[str, str], FindingCode]:
+        merged = {key: self._by_code[code] for key, code in self._by_synonym.items()}
+        merged.update({(self.system, f.code): f for f in self.findings})  # project code first
+        return {key: spec for key, spec in merged.items() if plain(key[0], 512) and plain(key[1])}
+
+    def by_coding(self) -> dict[tuple[str, str], FindingCode]:
+        """``(system, code) -> spec`` of every project code and synonym, exactly as written in
+        the table (built once): the lookup of a coding that needs no normalisation."""
+        return self._by_coding
+
 
 # --- conditions -----------------------------------------------------------------------------
 
@@ -173,6 +190,15 @@ class ConditionRule(_Strict):
         return f"{self.system}|{self.match}|{value}"
 
 
+# exact code -> effects; (prefix, effects); (first, last category, effects)
+RuleIndex = tuple[
+    dict[str, frozenset[Effect]],
+    list[tuple[str, frozenset[Effect]]],
+    list[tuple[str, str, frozenset[Effect]]],
+]
+_NO_RULES: RuleIndex = ({}, [], [])
+
+
 class ConditionCodes(_Strict):
     name: Literal["condition-codes"]
     source: str
@@ -184,6 +210,42 @@ class ConditionCodes(_Strict):
     def _unique_rules(self) -> ConditionCodes:
         _unique([r.key() for r in self.rules], "condition rule")
         return self
+
+    @cached_property
+    def _families(self) -> dict[str, str]:
+        return {url: family for family, urls in self.systems.items() for url in urls}
+
+    def family_of(self) -> dict[str, str]:
+        """``system URL -> "icd-10-cm" | "snomed"`` (built once)."""
+        return self._families
+
+    @cached_property
+    def _rule_index(self) -> dict[str, RuleIndex]:
+        index: dict[str, RuleIndex] = {}
+        for rule in self.rules:
+            exact, prefixes, ranges = index.setdefault(rule.system, ({}, [], []))
+            effects = frozenset(rule.effects)
+            if rule.match == "range" and isinstance(rule.value, tuple):
+                ranges.append((rule.value[0], rule.value[1], effects))
+            elif rule.match == "prefix":
+                prefixes.append((str(rule.value), effects))
+            elif isinstance(rule.value, str):
+                exact[rule.value] = exact.get(rule.value, frozenset()) | effects
+        return index
+
+    def effects(self, family: str, code: str) -> set[Effect]:
+        """Effects of every rule of ``family`` that matches the normalised ``code`` (the rules
+        grouped once by match kind; the same answer as testing each rule in turn)."""
+        exact, prefixes, ranges = self._rule_index.get(family, _NO_RULES)
+        found: set[Effect] = set(exact.get(code, ()))
+        for prefix, effects in prefixes:
+            if code.startswith(prefix):
+                found.update(effects)
+        category = code[:3]
+        for start, end, effects in ranges:
+            if start <= category <= end:
+                found.update(effects)
+        return found
 
 
 # --- procedures -----------------------------------------------------------------------------
@@ -209,6 +271,14 @@ class ProcedureCodes(_Strict):
     def _unique_codes(self) -> ProcedureCodes:
         _unique([c.code for c in self.codes], "procedure code")
         return self
+
+    @cached_property
+    def _code_set(self) -> frozenset[str]:
+        return frozenset(c.code for c in self.codes)
+
+    def code_set(self) -> frozenset[str]:
+        """The listed CPT codes (built once)."""
+        return self._code_set
 
 
 # --- orders ---------------------------------------------------------------------------------
@@ -309,6 +379,22 @@ class MedicationCodes(_Strict):
         _unique([n.lower() for i in self.ingredients for n in i.names], "ingredient name")
         _unique(self.non_systemic_stems, "non-systemic stem")
         return self
+
+    @cached_property
+    def _cuis(self) -> frozenset[str]:
+        return frozenset(i.rxnorm for i in self.ingredients)
+
+    @cached_property
+    def _names(self) -> frozenset[str]:
+        return frozenset(n.lower() for i in self.ingredients for n in i.names)
+
+    def cuis(self) -> frozenset[str]:
+        """RxNorm ingredient CUIs (built once)."""
+        return self._cuis
+
+    def names(self) -> frozenset[str]:
+        """Lower-case ingredient names (built once)."""
+        return self._names
 
 
 # --- loading --------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from app.clinical.findings import DocumentedFracture, EtiologyEvidence, InputIssue
-from app.fhir.codes import ConditionRule, Effect, code_tables
+from app.fhir.codes import Effect, code_tables
 from app.fhir.raw import codings, obj, objs, parse_datetime, text
 from app.fhir.sites import parse_level
 
@@ -39,29 +39,17 @@ def icd_form(code: str) -> str:
     return compact if len(compact) <= 3 else f"{compact[:3]}.{compact[3:]}"
 
 
-def _matches(rule: ConditionRule, family: str, code: str) -> bool:
-    if rule.system != family:
-        return False
-    if rule.match == "range" and isinstance(rule.value, tuple):
-        return rule.value[0] <= code[:3] <= rule.value[1]
-    if rule.match == "prefix":
-        return code.startswith(str(rule.value))
-    return code == rule.value
-
-
 def condition_effects(concept: object) -> set[Effect]:
     """Effects of every ICD-10-CM / SNOMED CT coding of a Condition's code."""
     tables = code_tables().conditions
-    families = {url: fam for fam, urls in tables.systems.items() for url in urls}
+    families = tables.family_of()
     effects: set[Effect] = set()
     for system, code, _ in codings(concept):
         family = families.get(system or "")
         if family is None:
             continue
         normal = icd_form(code) if family == "icd-10-cm" else code.strip()
-        for rule in tables.rules:
-            if _matches(rule, family, normal):
-                effects.update(rule.effects)
+        effects |= tables.effects(family, normal)
     return effects
 
 
@@ -133,7 +121,7 @@ def read_procedure(
 ) -> None:
     """A completed Procedure with a listed CPT code is prior augmentation/spine surgery."""
     tables = code_tables().procedures
-    known = {c.code for c in tables.codes}
+    known = tables.code_set()
     hits = [c for s, c, _ in codings(resource.get("code")) if s == tables.system and c in known]
     if not hits:
         return

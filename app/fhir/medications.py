@@ -58,8 +58,8 @@ def is_systemic_corticosteroid(
     tables = code_tables().medications
     concept = _medication_concept(resource, medications)
     found = list(codings(concept))
-    cuis = {i.rxnorm for i in tables.ingredients}
-    names = {n.lower() for i in tables.ingredients for n in i.names}
+    cuis = tables.cuis()
+    names = tables.names()
     coded = any(
         (s == tables.systems["rxnorm"] and c in cuis)
         or (s == tables.systems["atc"] and c.upper().startswith(tuple(tables.atc_prefixes)))

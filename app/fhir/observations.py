@@ -15,15 +15,15 @@ from datetime import datetime
 from typing import Any
 
 from app.clinical.findings import FindingValue, InputIssue
-from app.fhir.codes import FindingCode, code_tables
+from app.fhir.codes import FindingCode, code_tables, plain
 from app.fhir.raw import codings, obj, objs, parse_datetime, text
-from app.fhir.sites import Site, body_site, component_level, is_level_component
+from app.fhir.sites import Site, body_site, component_level, is_level_component, plain_level
 from app.fhir.values import Problem, read_value
 
 USED_STATUSES = frozenset({"final", "amended", "corrected", "preliminary"})
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: one per reading on the hot path, never changed
 class Candidate:
     """One finding read from one Observation or component, before newest-wins."""
 
@@ -54,6 +54,12 @@ def _first_coding(concept: object) -> str:
     for system, code, _ in codings(concept):
         return f"{(system or '(no system)')[:60]}|{code[:40]}"
     return "no coding"
+
+
+def _not_a_finding(resource: dict[str, Any], label: str, issues: list[InputIssue]) -> None:
+    shown = _first_coding(resource.get("code"))
+    message = f"no VCF-CDS finding code ({shown}); ignored"
+    issues.append(InputIssue("information", f"{label}.code", message))
 
 
 def effective_time(
@@ -128,9 +134,9 @@ class _Reader:
         self.issues.append(InputIssue("warning", f"{where}.bodySite", message))
         return False
 
-    def read(self) -> list[Candidate]:
-        own_code = finding_code(self.resource.get("code"))
-        components = objs(self.resource, "component")
+    def read(self, own_code: str | None, components: list[dict[str, Any]]) -> list[Candidate]:
+        """``own_code``: ``finding_code`` of the resource's code; ``components``: its
+        component objects."""
         per_level = own_code is not None and self.tables.by_code()[own_code].per_level
         site = body_site(self.resource) if per_level or components else Site()
         site_at = f"{self.label}.bodySite"
@@ -140,9 +146,7 @@ class _Reader:
             self.add(self.resource, own_code, self.label, self.label, own, own_at)
         found = self._components(components, stated, stated_at)
         if own_code is None and not found:
-            shown = _first_coding(self.resource.get("code"))
-            message = f"no VCF-CDS finding code ({shown}); ignored"
-            self.issues.append(InputIssue("information", f"{self.label}.code", message))
+            _not_a_finding(self.resource, self.label, self.issues)
         return self.out
 
     def _stated_level(
@@ -177,11 +181,70 @@ class _Reader:
         return found
 
 
-def read_observation(
-    resource: dict[str, Any], label: str
-) -> tuple[list[Candidate], list[InputIssue]]:
-    """Candidates and issues of one Observation (never raises on odd input)."""
+Read = tuple[list[Candidate], list[InputIssue]]
+
+
+def _plain_read(resource: dict[str, Any], label: str) -> Read | None:
+    """What ``_tolerant_read`` gives for a plain, well-formed Observation; ``None`` for any
+    other, which then takes the tolerant path.
+
+    Plain: a used ``status``, no ``component``, an ``effectiveDateTime`` that parses and a
+    ``code`` with exactly one coding whose system and code ``raw.text`` returns unchanged.
+    Either that coding is no finding code (vital signs...: the "no VCF-CDS finding code"
+    note), or it is a finding code or synonym as written in the table and, for per-level
+    findings, the ``bodySite`` has exactly one ``vertebral-level`` coding of a canonical level
+    the finding is read at, and the value reads without problem or note (one candidate, no
+    issue). Everything read here is read as the tolerant path reads it.
+    """
+    status = resource.get("status")
+    if status.__class__ is not str or status not in USED_STATUSES:
+        return None
+    if resource.get("component") is not None:
+        return None
+    concept = resource.get("code")
+    if concept.__class__ is not dict:
+        return None
+    coding = concept.get("coding")
+    if coding.__class__ is not list or len(coding) != 1 or coding[0].__class__ is not dict:
+        return None
+    system, code = coding[0].get("system"), coding[0].get("code")
+    if system.__class__ is not str or code.__class__ is not str:
+        return None
+    effective = parse_datetime(resource.get("effectiveDateTime"))
+    if effective is None:
+        return None
+    tables = code_tables().findings
+    spec = tables.by_coding().get((system, code))
+    if spec is None:
+        if not (plain(system, 512) and plain(code)):
+            return None  # the tolerant path may still find a code once it is stripped
+        message = f"no VCF-CDS finding code ({system[:60]}|{code[:40]}); ignored"
+        return [], [InputIssue("information", f"{label}.code", message)]
+    level = None
+    if spec.per_level:
+        level = plain_level(resource.get("bodySite"))
+        if level is None or (spec.levels is not None and level not in spec.levels):
+            return None
+    result = read_value(resource, spec, tables.boolean_codes)
+    if isinstance(result, Problem) or result.note is not None:
+        return None
+    return [Candidate(spec.code, result.value, label, level, result.unit, effective)], []
+
+
+def _tolerant_read(resource: dict[str, Any], label: str) -> Read:
     issues: list[InputIssue] = []
     if not _status_ok(resource, label, issues):
         return [], issues
-    return _Reader(resource, label, issues).read(), issues
+    own_code = finding_code(resource.get("code"))
+    components = objs(resource, "component")
+    if own_code is None and not components:  # nothing here is read
+        effective_time(resource, label, issues)  # its warnings, as ``_Reader`` gives them
+        _not_a_finding(resource, label, issues)
+        return [], issues
+    return _Reader(resource, label, issues).read(own_code, components), issues
+
+
+def read_observation(resource: dict[str, Any], label: str) -> Read:
+    """Candidates and issues of one Observation (never raises on odd input)."""
+    fast = _plain_read(resource, label)
+    return fast if fast is not None else _tolerant_read(resource, label)

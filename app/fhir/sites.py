@@ -70,6 +70,26 @@ def body_site(resource: dict[str, Any]) -> Site:
     return _from_labels(level_codes, text(site, "text"))
 
 
+@lru_cache(maxsize=1)
+def _canonical_levels() -> frozenset[str]:
+    return frozenset(_anatomy().levels())
+
+
+def plain_level(site: object) -> str | None:
+    """The level of a ``bodySite`` with exactly one ``vertebral-level`` coding whose code is a
+    canonical level as written (``"L1"``), else ``None``. Where it gives a level,
+    ``body_site`` gives ``Site(level)`` for the same bodySite."""
+    if not isinstance(site, dict):
+        return None
+    coding = site.get("coding")
+    if not isinstance(coding, list) or len(coding) != 1 or not isinstance(coding[0], dict):
+        return None
+    code = coding[0].get("code")
+    if code.__class__ is not str or coding[0].get("system") != LEVEL_SYSTEM:
+        return None
+    return code if code in _canonical_levels() else None
+
+
 def is_level_component(component: dict[str, Any]) -> bool:
     """A component whose code is the project ``vertebral-level`` code."""
     tables = code_tables().findings

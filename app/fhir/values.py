@@ -20,7 +20,7 @@ _TRUE = {"true", "yes", "y"}
 _FALSE = {"false", "no", "n"}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: one per reading on the hot path, never changed
 class Value:
     value: FindingValue | None
     unit: str | None = None
