@@ -197,6 +197,7 @@ class _Read:
         self.courses: list[Course] = []
         self.medications: dict[str, Resource] = {}
         self.refs: dict[str, str | None] = {}
+        self.dates: dict[str, datetime | None] = {}
 
     def patient(self, resources: list[tuple[Resource, str, str]]) -> None:
         for resource, label, rtype in resources:
@@ -247,7 +248,7 @@ class _Read:
         if rtype in ("Patient", "Medication") or self.other_patient(resource, label):
             return
         if rtype == "Observation":
-            candidates, found = read_observation(resource, label)
+            candidates, found = read_observation(resource, label, self.dates)
             self.candidates.extend(candidates)
             issues.extend(found)
         elif rtype == "Condition":

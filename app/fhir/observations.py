@@ -184,7 +184,9 @@ class _Reader:
 Read = tuple[list[Candidate], list[InputIssue]]
 
 
-def _plain_read(resource: dict[str, Any], label: str) -> Read | None:
+def _plain_read(
+    resource: dict[str, Any], label: str, dates: dict[str, datetime | None]
+) -> Read | None:
     """What ``_tolerant_read`` gives for a plain, well-formed Observation; ``None`` for any
     other, which then takes the tolerant path.
 
@@ -210,7 +212,12 @@ def _plain_read(resource: dict[str, Any], label: str) -> Read | None:
     system, code = coding[0].get("system"), coding[0].get("code")
     if system.__class__ is not str or code.__class__ is not str:
         return None
-    effective = parse_datetime(resource.get("effectiveDateTime"))
+    when = resource.get("effectiveDateTime")
+    if when.__class__ is not str:
+        return None
+    if when not in dates:  # the same few timestamps recur in a record
+        dates[when] = parse_datetime(when)
+    effective = dates[when]
     if effective is None:
         return None
     tables = code_tables().findings
@@ -244,7 +251,10 @@ def _tolerant_read(resource: dict[str, Any], label: str) -> Read:
     return _Reader(resource, label, issues).read(own_code, components), issues
 
 
-def read_observation(resource: dict[str, Any], label: str) -> Read:
-    """Candidates and issues of one Observation (never raises on odd input)."""
-    fast = _plain_read(resource, label)
+def read_observation(
+    resource: dict[str, Any], label: str, dates: dict[str, datetime | None] | None = None
+) -> Read:
+    """Candidates and issues of one Observation (never raises on odd input). ``dates``: the
+    ``effectiveDateTime`` values parsed so far (shared by the Observations of one read)."""
+    fast = _plain_read(resource, label, {} if dates is None else dates)
     return fast if fast is not None else _tolerant_read(resource, label)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from typing import Any, TypeGuard
 
 MAX_TOKEN = 128  # longest code, id, unit or level label we look at
@@ -75,12 +74,6 @@ def parse_datetime(value: object) -> datetime | None:
     when no zone is given). ``None`` for anything else."""
     if not isinstance(value, str) or len(value) > MAX_DATETIME:
         return None
-    return _parse_datetime(value)
-
-
-@lru_cache(maxsize=1024)
-def _parse_datetime(value: str) -> datetime | None:
-    """Cached: the same few timestamps recur in a record (the result is immutable)."""
     m = _DATETIME.match(value.strip())
     if m is None:
         return None
