@@ -72,12 +72,7 @@ def rate_order(
                 + ", ".join(f"Variant {n}" for n in m.possible),
                 m.missing, None,
             )  # fmt: skip
-        if vcf_present is False or (
-            question == "imaging" and vcf_present is None and not m.matched
-        ):
-            reason: NotRatedReason = "no_vcf" if vcf_present is False else "no_matching_variant"
-        else:
-            reason = "no_matching_variant"
+        reason: NotRatedReason = "no_vcf" if vcf_present is False else "no_matching_variant"
         text = (
             "no vertebral compression fracture is documented"
             if reason == "no_vcf"
