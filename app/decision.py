@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +15,7 @@ from app.cds_hooks.models import CdsResponse
 from app.clinical.findings import InputIssue
 from app.fhir.adapter import read_resources
 from app.fhir.alternatives import coding_for
+from app.fhir.coverage import ResourceCoverage, coverage_report
 from app.knowledge.schema import Knowledge
 from app.settings import Settings
 
@@ -24,6 +25,8 @@ class Decision:
     consult_id: str
     assessment: Assessment
     response: CdsResponse
+    # per resource: what it contributed, why anything was ignored, unmapped codings
+    coverage: list[ResourceCoverage] = field(default_factory=list)
 
 
 def decide(
@@ -43,6 +46,7 @@ def decide(
         resources, draft_orders=draft_orders, today=now.date(), obtained=obtained
     )
     findings.issues[:0] = list(issues)
+    coverage = coverage_report(resources, draft_orders, findings)
     assessment = assess(findings, knowledge, settings.policies(), now)
     consult_id = f"urn:uuid:{uuid.uuid4()}"
     ctx = CardContext(
@@ -53,4 +57,4 @@ def decide(
         mirror_system_actions=settings.mirror_system_actions,
     )
     response = CardBuilder(knowledge, ctx, coding_for).build(assessment)
-    return Decision(consult_id, assessment, response)
+    return Decision(consult_id, assessment, response, coverage)

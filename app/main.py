@@ -26,6 +26,8 @@ from app.api.rest import acr, analytics, assessments, audit, health, scores
 from app.audit.setup import audit_key, make_recorder
 from app.db.engine import make_engine
 from app.db.jti_repo import DbReplayStore
+from app.fhir.concept_maps import install as install_code_maps
+from app.fhir.concept_maps import versioned
 from app.fhir.warmup import warm_up
 from app.knowledge.loader import load_knowledge
 from app.observability.cors import cors_middleware_kwargs
@@ -51,6 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(json=settings.environment != "development", level="INFO")
     knowledge = load_knowledge()
+    code_maps = install_code_maps(settings.site_conceptmap_dir)  # a bad site map stops here
+    knowledge = knowledge.model_copy(update={"version": versioned(knowledge.version, code_maps)})
     engine = make_engine(settings.database_url)
     session_factory = sessionmaker(engine, expire_on_commit=False)
     key = audit_key(settings)  # production without VCF_CDS_AUDIT_SECRET stops here

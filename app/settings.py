@@ -40,6 +40,11 @@ class Settings(BaseSettings):
         description="HMAC key for patient ids in the audit trail (required in production)",
     )
     audit_spool_dir: Path = Path("spool")
+    site_conceptmap_dir: Path | None = Field(
+        default=None,
+        description="directory of FHIR ConceptMap JSON files mapping site-local codes "
+        "(validated at start-up; docs/fhir-inputs.md)",
+    )
     audit_max_wait_ms: float = Field(default=50.0, gt=0, le=5000)
 
     # client authentication (CDS Hooks "Trusting CDS Clients")

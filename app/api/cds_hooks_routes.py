@@ -115,6 +115,7 @@ async def invoke(
     payload = dump_response(decision.response)
     if (metrics := app_metrics(request.app)) is not None:
         metrics.observe_decision(service_id, payload["cards"], decision.assessment.orders)
+        metrics.observe_unmapped(u for c in decision.coverage for u in c.unmapped)
     submit_decision(
         request,
         decision,

@@ -1,4 +1,5 @@
-"""FHIR endpoints: the project's CodeSystem resources (fhir-input.md "Code systems").
+"""FHIR endpoints: the project's CodeSystem resources (fhir-input.md "Code systems") and
+the code maps as ConceptMap resources.
 
 Errors on ``/fhir`` paths are turned into an OperationOutcome by ``app.api.errors``.
 """
@@ -11,6 +12,11 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
 
 from app.fhir.codesystems import code_system_bundle, code_system_ids, get_code_system
+from app.fhir.conceptmap_resources import (
+    concept_map_bundle,
+    concept_map_ids,
+    get_concept_map,
+)
 
 FHIR_JSON = "application/fhir+json"
 
@@ -48,6 +54,40 @@ def read_code_system(id: str) -> JSONResponse:
             {
                 "loc": ["path", "id"],
                 "msg": f"unknown CodeSystem id; known: {known}",
+                "type": "not_found",
+            }
+        ]
+        raise HTTPException(status_code=404, detail=detail)
+    return _fhir(found)
+
+
+@router.get(
+    "/ConceptMap",
+    summary="Standard and site-local code maps (searchset Bundle of ConceptMaps)",
+    response_class=JSONResponse,
+    responses={200: {"content": {FHIR_JSON: {}}, "description": "A searchset Bundle"}},
+)
+def list_concept_maps() -> JSONResponse:
+    return _fhir(concept_map_bundle())
+
+
+@router.get(
+    "/ConceptMap/{id}",
+    summary="One code map",
+    response_class=JSONResponse,
+    responses={
+        200: {"content": {FHIR_JSON: {}}, "description": "The ConceptMap"},
+        404: {"content": {FHIR_JSON: {}}, "description": "OperationOutcome: unknown id"},
+    },
+)
+def read_concept_map(id: str) -> JSONResponse:
+    found = get_concept_map(id)
+    if found is None:
+        known = ", ".join(concept_map_ids())
+        detail = [
+            {
+                "loc": ["path", "id"],
+                "msg": f"unknown ConceptMap id; known: {known}",
                 "type": "not_found",
             }
         ]

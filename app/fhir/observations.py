@@ -16,6 +16,7 @@ from typing import Any
 
 from app.clinical.findings import FindingValue, InputIssue
 from app.fhir.codes import FindingCode, code_tables, plain
+from app.fhir.concept_maps import index
 from app.fhir.raw import codings, obj, objs, parse_datetime, text
 from app.fhir.sites import Site, body_site, component_level, is_level_component, plain_level
 from app.fhir.values import Problem, read_value
@@ -35,19 +36,26 @@ class Candidate:
     effective: datetime | None
 
 
-def finding_code(concept: object) -> str | None:
-    """The project finding code of a CodeableConcept (project system first, then synonyms)."""
+def finding_match(concept: object) -> tuple[str, bool] | None:
+    """``(project finding code, present when no value)`` of a CodeableConcept: the project
+    system first, then the standard and site-local maps (``app.fhir.concept_maps``)."""
     tables = code_tables().findings
     known = tables.by_code()
-    synonyms = tables.by_synonym()
+    idx = index()
     found = list(codings(concept))
     for system, code, _ in found:
         if system == tables.system and code in known:
-            return code
+            return code, False
     for system, code, _ in found:
-        if system is not None and (system, code) in synonyms:
-            return synonyms[(system, code)]
+        if system is not None and (key := (system, code)) in idx.finding_by_coding:
+            return idx.finding_by_coding[key], key in idx.present_if_no_value
     return None
+
+
+def finding_code(concept: object) -> str | None:
+    """The project finding code of a CodeableConcept (project system first, then the maps)."""
+    match = finding_match(concept)
+    return match[0] if match is not None else None
 
 
 def _first_coding(concept: object) -> str:
@@ -106,8 +114,15 @@ class _Reader:
         self.tables = code_tables().findings
 
     def add(
-        self, element: dict[str, Any], code: str, where: str, source: str, site: Site, site_at: str
+        self,
+        element: dict[str, Any],
+        match: tuple[str, bool],
+        where: str,
+        source: str,
+        site: Site,
+        site_at: str,
     ) -> None:
+        code, present_if_empty = match
         spec = self.tables.by_code()[code]
         level = None
         if spec.per_level:
@@ -117,7 +132,7 @@ class _Reader:
             level = site.level
             if not self._level_allowed(spec, level, where):
                 return
-        result = read_value(element, spec, self.tables.boolean_codes)
+        result = read_value(element, spec, self.tables.boolean_codes, present_if_empty)
         if isinstance(result, Problem):
             message = f"{result.message}; {code} skipped"
             self.issues.append(InputIssue("error", f"{where}.{result.field}", message))
@@ -134,16 +149,19 @@ class _Reader:
         self.issues.append(InputIssue("warning", f"{where}.bodySite", message))
         return False
 
-    def read(self, own_code: str | None, components: list[dict[str, Any]]) -> list[Candidate]:
-        """``own_code``: ``finding_code`` of the resource's code; ``components``: its
+    def read(
+        self, own: tuple[str, bool] | None, components: list[dict[str, Any]]
+    ) -> list[Candidate]:
+        """``own``: ``finding_match`` of the resource's code; ``components``: its
         component objects."""
+        own_code = own[0] if own is not None else None
         per_level = own_code is not None and self.tables.by_code()[own_code].per_level
         site = body_site(self.resource) if per_level or components else Site()
         site_at = f"{self.label}.bodySite"
         stated, stated_at = self._stated_level(components, site, site_at)
-        if own_code is not None:
-            own, own_at = (site, site_at) if site.level or site.error else (stated, stated_at)
-            self.add(self.resource, own_code, self.label, self.label, own, own_at)
+        if own is not None:
+            at, own_at = (site, site_at) if site.level or site.error else (stated, stated_at)
+            self.add(self.resource, own, self.label, self.label, at, own_at)
         found = self._components(components, stated, stated_at)
         if own_code is None and not found:
             _not_a_finding(self.resource, self.label, self.issues)
@@ -169,7 +187,7 @@ class _Reader:
             if is_level_component(component):
                 continue
             where = f"{self.label}.component[{i}]"
-            code = finding_code(component.get("code"))
+            code = finding_match(component.get("code"))
             if code is None:
                 shown = _first_coding(component.get("code"))
                 message = f"no VCF-CDS finding code ({shown}); ignored"
@@ -221,7 +239,8 @@ def _plain_read(
     if effective is None:
         return None
     tables = code_tables().findings
-    spec = tables.by_coding().get((system, code))
+    idx = index()
+    spec = idx.spec_by_coding.get((system, code))
     if spec is None:
         if not (plain(system, 512) and plain(code)):
             return None  # the tolerant path may still find a code once it is stripped
@@ -232,7 +251,8 @@ def _plain_read(
         level = plain_level(resource.get("bodySite"))
         if level is None or (spec.levels is not None and level not in spec.levels):
             return None
-    result = read_value(resource, spec, tables.boolean_codes)
+    present_if_empty = (system, code) in idx.present_if_no_value
+    result = read_value(resource, spec, tables.boolean_codes, present_if_empty)
     if isinstance(result, Problem) or result.note is not None:
         return None
     return [Candidate(spec.code, result.value, label, level, result.unit, effective)], []
@@ -242,13 +262,13 @@ def _tolerant_read(resource: dict[str, Any], label: str) -> Read:
     issues: list[InputIssue] = []
     if not _status_ok(resource, label, issues):
         return [], issues
-    own_code = finding_code(resource.get("code"))
+    own = finding_match(resource.get("code"))
     components = objs(resource, "component")
-    if own_code is None and not components:  # nothing here is read
+    if own is None and not components:  # nothing here is read
         effective_time(resource, label, issues)  # its warnings, as ``_Reader`` gives them
         _not_a_finding(resource, label, issues)
         return [], issues
-    return _Reader(resource, label, issues).read(own_code, components), issues
+    return _Reader(resource, label, issues).read(own, components), issues
 
 
 def read_observation(

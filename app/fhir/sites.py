@@ -13,6 +13,7 @@ from typing import Any
 
 from app.clinical.levels import LevelError, normalize_level
 from app.fhir.codes import code_tables
+from app.fhir.concept_maps import index
 from app.fhir.raw import MAX_TOKEN, codings, text
 from app.knowledge.loader import default_knowledge
 from app.knowledge.schema import Anatomy
@@ -65,8 +66,12 @@ def body_site(resource: dict[str, Any]) -> Site:
         return Site()
     if not isinstance(site, dict):
         return Site(error="bodySite is not a CodeableConcept")
-    level_codes = [c for s, c, _ in codings(site) if s == LEVEL_SYSTEM]
-    level_codes += [c for s, c, _ in codings(site) if s is None and parse_level(c)]
+    found = codings(site)
+    level_codes = [c for s, c, _ in found if s == LEVEL_SYSTEM]
+    level_codes += [c for s, c, _ in found if s is None and parse_level(c)]
+    if not level_codes:  # SNOMED CT / DICOM CID 7603 vertebra, or a site-local code
+        mapped = index().level_by_coding
+        level_codes = [mapped[(s, c)] for s, c, _ in found if s is not None and (s, c) in mapped]
     return _from_labels(level_codes, text(site, "text"))
 
 
@@ -93,8 +98,11 @@ def plain_level(site: object) -> str | None:
 def is_level_component(component: dict[str, Any]) -> bool:
     """A component whose code is the project ``vertebral-level`` code."""
     tables = code_tables().findings
+    elements = index().level_elements
     return any(
-        (s == tables.system and c == tables.level_component.code) or s == LEVEL_SYSTEM
+        (s == tables.system and c == tables.level_component.code)
+        or s == LEVEL_SYSTEM
+        or (s, c) in elements
         for s, c, _ in codings(component.get("code"))
     )
 
@@ -103,8 +111,14 @@ def component_level(component: dict[str, Any]) -> Site:
     """The level carried by a ``vertebral-level`` component's value."""
     concept = component.get("valueCodeableConcept")
     if isinstance(concept, dict):
-        level_codes = [c for s, c, _ in codings(concept) if s in (LEVEL_SYSTEM, None)]
-        return _from_labels(level_codes, text(concept, "text"))
+        found = codings(concept)
+        mapped = index().level_by_coding
+        level_codes = [c for s, c, _ in found if s in (LEVEL_SYSTEM, None)]
+        level_codes += [mapped[(s, c)] for s, c, _ in found if s is not None and (s, c) in mapped]
+        label = text(concept, "text")
+        if not level_codes and label is None:  # e.g. RadElement RDE1472 value "L1" by display
+            label = next((d for _, _, d in found if d and parse_level(d)), None)
+        return _from_labels(level_codes, label)
     label = text(component, "valueString")
     if label is not None:
         return _from_labels([], label)

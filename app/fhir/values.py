@@ -14,6 +14,7 @@ from typing import Any
 
 from app.clinical.findings import FindingValue
 from app.fhir.codes import BooleanCodes, FindingCode
+from app.fhir.concept_maps import index
 from app.fhir.raw import MAX_TOKEN, codings, is_number, text
 
 _TRUE = {"true", "yes", "y"}
@@ -42,14 +43,21 @@ def value_keys(element: dict[str, Any]) -> list[str]:
     ]
 
 
-def read_value(element: dict[str, Any], spec: FindingCode, yes_no: BooleanCodes) -> Value | Problem:
-    """Read the value of one Observation or component for the finding ``spec``."""
+def read_value(
+    element: dict[str, Any],
+    spec: FindingCode,
+    yes_no: BooleanCodes,
+    present_if_empty: bool = False,
+) -> Value | Problem:
+    """Read the value of one Observation or component for the finding ``spec``.
+    ``present_if_empty``: the element's code is a clinical finding (SNOMED CT ``Backache``...),
+    so stating it without a value means the finding is present."""
     keys = value_keys(element)
     if isinstance(element.get("dataAbsentReason"), dict):
         note = "has both dataAbsentReason and a value; read as unknown" if keys else None
         return Value(None, note=note)
     if not keys:
-        return Value(None)
+        return Value(True if present_if_empty and spec.type == "boolean" else None)
     if len(keys) > 1:
         return Problem("value[x]", "more than one value[x]")
     key = keys[0]
@@ -68,14 +76,23 @@ def _boolean(key: str, raw: object, spec: FindingCode, yes_no: BooleanCodes) -> 
         return Value(raw) if isinstance(raw, bool) else Problem(key, "not a boolean")
     if key == "valueCodeableConcept":
         answers = {yes_no.yes: True, yes_no.no: False}
-        for system, code, _ in codings(raw):
+        idx = index()
+        displays: list[str] = []
+        for system, code, display in codings(raw):
             if system == yes_no.system and code in answers:
                 return Value(answers[code])
             if system == yes_no.system and code == yes_no.unknown:
                 return Value(None)
-        word = (text(raw, "text") or "").lower()
-        if word in _TRUE or word in _FALSE:
-            return Value(word in _TRUE)
+            if system is not None and (system, code) in idx.boolean_answers:
+                return Value(idx.boolean_answers[(system, code)])
+            if display:
+                displays.append(display.strip().lower())
+        words = [(text(raw, "text") or "").lower(), *displays]
+        for word in words:
+            if word in _TRUE or word in _FALSE or word in idx.text_true or word in idx.text_false:
+                return Value(word in _TRUE or word in idx.text_true)
+            if word in idx.text_unknown:
+                return Value(None)
         return Problem(key, f"expected SNOMED CT {yes_no.yes} Yes or {yes_no.no} No")
     if key == "valueString" and isinstance(raw, str) and len(raw) <= MAX_TOKEN:
         word = raw.strip().lower()
@@ -168,7 +185,11 @@ def _integer(key: str, raw: object, spec: FindingCode) -> Value | Problem:
     elif key == "valueString" and isinstance(raw, str) and len(raw) <= MAX_TOKEN:
         number = _digits(raw)
     elif key == "valueCodeableConcept":
-        number = next((n for _, c, _ in codings(raw) if (n := _digits(c)) is not None), None)
+        answers = index().integer_answers
+        mapped = (answers.get((s, c)) for s, c, _ in codings(raw) if s is not None)
+        number = next((v for f, v in (m for m in mapped if m) if f == spec.code), None)
+        if number is None:
+            number = next((n for _, c, _ in codings(raw) if (n := _digits(c)) is not None), None)
     if not isinstance(number, int | float) or isinstance(number, bool) or not is_number(number):
         return Problem(key, f"{spec.code!r} expects an integer (valueInteger)")
     if number != int(number):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -20,6 +20,11 @@ from app.observability.routing import UNMATCHED, route_template
 log = logging.getLogger("vcf_cds.metrics")
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+# unmapped codings: label values are capped so a stream of odd codes cannot grow the registry
+MAX_UNMAPPED_SYSTEMS = 20
+MAX_UNMAPPED_CODES = 200
+OTHER = "other"
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -77,6 +82,16 @@ class Metrics:
             ["service", "status"],
             registry=r,
         )
+        self.unmapped = Counter(
+            "vcf_cds_unmapped_codings",
+            "Codings read but mapped to no VCF-CDS input, by system and code (the first "
+            f"{MAX_UNMAPPED_CODES} distinct codes, the rest as code={OTHER!r}; more than "
+            f"{MAX_UNMAPPED_SYSTEMS} systems as system={OTHER!r})",
+            ["system", "code"],
+            registry=r,
+        )
+        self._unmapped_systems: set[str] = set()
+        self._unmapped_codes: set[tuple[str, str]] = set()
         if spool_depth is not None:
             Gauge(
                 "vcf_cds_audit_spool_depth", "Audit records waiting in the spool", registry=r
@@ -106,6 +121,22 @@ class Metrics:
             ).inc()
         for order in orders:
             self.orders.labels(service, order.status).inc()
+
+    def observe_unmapped(self, codings: Iterable[tuple[str, str]]) -> None:
+        """Count unmapped ``(system, code)`` pairs with bounded label cardinality."""
+        for system, code in codings:
+            system, code = system[:200], code[:64]
+            if system not in self._unmapped_systems:
+                if len(self._unmapped_systems) >= MAX_UNMAPPED_SYSTEMS:
+                    system, code = OTHER, OTHER
+                else:
+                    self._unmapped_systems.add(system)
+            if (system, code) not in self._unmapped_codes and code != OTHER:
+                if len(self._unmapped_codes) >= MAX_UNMAPPED_CODES:
+                    code = OTHER
+                else:
+                    self._unmapped_codes.add((system, code))
+            self.unmapped.labels(system, code).inc()
 
     def render(self) -> tuple[bytes, str]:
         """Text exposition body and its content type."""

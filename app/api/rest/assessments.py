@@ -17,6 +17,7 @@ from app.audit.setup import patient_id_of, submit_decision
 from app.cds_hooks.models import dump_response
 from app.decision import decide
 from app.fhir.adapter import unpack
+from app.observability.metrics import app_metrics
 from app.security.gate import ClientDep
 
 router = APIRouter(tags=["assessments"])
@@ -122,6 +123,9 @@ async def create_assessment(
     response = dump_response(decision.response)
     out = assessment_json(decision.assessment)
     out["consult_id"] = decision.consult_id
+    out["coverage"] = [c.json() for c in decision.coverage]
+    if (metrics := app_metrics(request.app)) is not None:
+        metrics.observe_unmapped(u for c in decision.coverage for u in c.unmapped)
     out["cards"] = response["cards"]
     out["system_actions"] = response.get("systemActions", [])
     submit_decision(

@@ -1,0 +1,151 @@
+"""Coverage report: per resource, what it contributed and why anything was ignored (issue 8
+item 7).
+
+Built after the read from what the adapter produced (findings, history facts, orders and
+``InputIssue``s, all of which name their source resource), plus the codings no map knows: an
+Observation or component code without a finding, or a Condition / Procedure code that no rule
+uses. Those ``unmapped`` codings feed the ``vcf_cds_unmapped_codings`` metric so an integration
+engineer sees what to map next (a site ConceptMap, docs/fhir-inputs.md).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.clinical.findings import FindingValue, PatientFindings
+from app.fhir.observations import finding_match
+from app.fhir.raw import MAX_TOKEN, codings, objs, resource_label
+from app.fhir.sites import is_level_component
+
+MAX_UNMAPPED_PER_RESOURCE = 10
+
+
+@dataclass
+class Contribution:
+    input: str  # finding code or history input ("malignancy_history", "etiology", "order")
+    level: str | None = None
+    value: FindingValue | None = None
+
+
+@dataclass
+class ResourceCoverage:
+    resource: str
+    contributed: list[Contribution] = field(default_factory=list)
+    ignored: list[dict[str, str]] = field(default_factory=list)  # location, reason
+    unmapped: list[tuple[str, str]] = field(default_factory=list)  # (system, code)
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "resource": self.resource,
+            "contributed": [
+                {"input": c.input, "level": c.level, "value": c.value} for c in self.contributed
+            ],
+            "ignored": self.ignored,
+            "unmapped_codings": [{"system": s, "code": c} for s, c in self.unmapped],
+        }
+
+
+def _owner(location: str, labels: set[str]) -> str:
+    """``Observation/a.valueQuantity`` / ``Observation/a#component[1]`` -> ``Observation/a``
+    (the longest known label the location starts with; ids may contain dots)."""
+    if location in labels:
+        return location
+    cut = len(location)
+    while cut > 0:
+        cut = max(location.rfind(".", 0, cut), location.rfind("#", 0, cut))
+        if cut <= 0:
+            break
+        if location[:cut] in labels:
+            return location[:cut]
+    return location
+
+
+def _unmapped_codes(concept: object) -> list[tuple[str, str]]:
+    return [(s or "(no system)", c[:MAX_TOKEN]) for s, c, _ in codings(concept)]
+
+
+def _observation_unmapped(resource: dict[str, Any]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    components = objs(resource, "component")
+    if finding_match(resource.get("code")) is None:
+        read_parts = [
+            c for c in components if is_level_component(c) or finding_match(c.get("code"))
+        ]
+        if not read_parts:
+            out += _unmapped_codes(resource.get("code"))
+    for component in components:
+        if is_level_component(component) or finding_match(component.get("code")) is not None:
+            continue
+        out += _unmapped_codes(component.get("code"))
+    return out
+
+
+def coverage_report(
+    resources: Sequence[dict[str, Any]],
+    draft_orders: Sequence[dict[str, Any]],
+    pf: PatientFindings,
+) -> list[ResourceCoverage]:
+    """One entry per resource read (in input order), then one per draft order."""
+    everything = [*resources, *draft_orders]
+    labels = [resource_label(r, i) for i, r in enumerate(everything)]
+    known = set(labels)
+    contributed: dict[str, list[Contribution]] = defaultdict(list)
+    for f in pf.findings:
+        for source in f.sources:
+            contributed[_owner(source, known)].append(Contribution(f.code, f.level, f.value))
+    history = {
+        "malignancy_history": pf.malignancy_history,
+        "prior_vcf_treatment": pf.prior_vcf_treatment,
+        "prolonged_corticosteroids": pf.prolonged_corticosteroids,
+        "bone_metastasis": pf.bone_metastasis,
+        "osteoporosis": pf.osteoporosis,
+    }
+    for name, fact in history.items():
+        for source in fact.sources:
+            contributed[_owner(source, known)].append(Contribution(name, None, fact.value))
+    for e in pf.etiology:
+        for source in e.sources:
+            contributed[_owner(source, known)].append(Contribution("etiology", None, e.value))
+    for fr in pf.documented_fractures:
+        for source in fr.sources:
+            contributed[_owner(source, known)].append(Contribution("vcf", fr.level, True))
+    for o in pf.orders:
+        label = f"{o.resource_type}/{o.resource_id}"
+        contributed[label].append(Contribution("order", None, o.procedure or "not rated"))
+    ignored: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for issue in pf.issues:
+        ignored[_owner(issue.location, known)].append(
+            {"location": issue.location, "reason": issue.message}
+        )
+    report: list[ResourceCoverage] = []
+    seen: set[str] = set()
+    for label, resource in zip(labels, everything, strict=True):
+        if label in seen:
+            continue
+        seen.add(label)
+        entry = ResourceCoverage(label, contributed.get(label, []), ignored.get(label, []))
+        rtype = resource.get("resourceType")
+        if rtype == "Observation":
+            entry.unmapped = _observation_unmapped(resource)
+        elif rtype in ("Condition", "Procedure") and not entry.contributed:
+            entry.unmapped = _unmapped_codes(resource.get("code"))
+        entry.unmapped = entry.unmapped[:MAX_UNMAPPED_PER_RESOURCE]
+        if not entry.contributed and not entry.ignored:
+            reason = _silent_reason(rtype, entry)
+            if reason:
+                entry.ignored.append({"location": label, "reason": reason})
+        report.append(entry)
+    return report
+
+
+def _silent_reason(rtype: object, entry: ResourceCoverage) -> str | None:
+    if entry.unmapped:
+        return "no code of this resource is mapped to a VCF-CDS input"
+    if rtype == "Observation":
+        return "superseded: a newer value of the same finding was used"
+    if rtype in ("Patient", "Medication"):
+        return None  # read for context (birth date, medication codes), no finding of its own
+    return "nothing in this resource is used by the rules"
