@@ -34,3 +34,9 @@ def test_page_mentions_other_code_lists() -> None:
 def test_page_states_the_closed_world_rule() -> None:
     assert "Closed-world history" in PAGE
     assert 'obtained["Condition"]' in PAGE
+
+
+def test_generated_code_map_section_is_fresh() -> None:
+    from scripts.gen_fhir_inputs_doc import render
+
+    assert render(PAGE) == PAGE, "run: .venv/bin/python scripts/gen_fhir_inputs_doc.py"
