@@ -95,6 +95,15 @@ class _Report:
         self.narrative()
         return self.out
 
+    def objects(self, key: str) -> list[dict[str, Any]]:
+        """``objs(resource, key)``, reporting a value that is not a list of objects."""
+        value = self.resource.get(key)
+        if value is not None and not isinstance(value, list):
+            self.note("error", f"{self.label}.{key}", "not a list; ignored")
+        elif isinstance(value, list) and not all(isinstance(v, dict) for v in value):
+            self.note("warning", f"{self.label}.{key}", "entries that are not objects; skipped")
+        return objs(self.resource, key)
+
     # --- result ---------------------------------------------------------------------------
 
     def results(self) -> None:
@@ -136,7 +145,7 @@ class _Report:
 
     def conclusion_codes(self) -> None:
         findings = code_tables().findings.by_code()
-        for i, concept in enumerate(objs(self.resource, "conclusionCode")):
+        for i, concept in enumerate(self.objects("conclusionCode")):
             where = f"{self.label}.conclusionCode[{i}]"
             used = False
             if condition_effects(concept):
@@ -163,7 +172,7 @@ class _Report:
             parts.append((f"{self.label}.conclusion", self.capped(conclusion, "conclusion")))
         elif conclusion is not None and not isinstance(conclusion, str):
             self.note("error", f"{self.label}.conclusion", "not a string; ignored")
-        for i, form in enumerate(objs(self.resource, "presentedForm")[:MAX_PRESENTED_FORMS]):
+        for i, form in enumerate(self.objects("presentedForm")[:MAX_PRESENTED_FORMS]):
             found = self.presented(form, f"{self.label}.presentedForm[{i}]")
             if found is not None:
                 parts.append(found)
