@@ -23,6 +23,9 @@ class Finding:
     level: str | None = None  # canonical vertebral level (C1..S5) or None
     unit: str | None = None
     effective: datetime | None = None
+    # read from a report's narrative text (each source then quotes its sentence); a coded
+    # value of the same finding always wins over text
+    from_text: bool = False
 
 
 @dataclass(frozen=True)

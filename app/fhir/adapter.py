@@ -4,7 +4,8 @@ Hot path: raw dicts are read with narrow, tolerant accessors (``app.fhir.raw``);
 is validated here. One bad resource, component or value is skipped and reported as an
 ``InputIssue`` naming the resource and field; nothing here raises on input. Newest
 (effectiveDateTime / effectivePeriod.end / issued) wins per finding code and level. History is
-closed-world only for the kinds of record the caller says were obtained.
+closed-world only for the kinds of record the caller says were obtained. DiagnosticReport:
+``app.fhir.reports`` (findings read from its narrative never outrank coded ones).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from app.fhir.medications import (
 from app.fhir.observations import Candidate, read_observation
 from app.fhir.orders import read_order
 from app.fhir.raw import objs, parse_date, reference_id, resource_label, text
+from app.fhir.reports import read_report, without_outranked_text
 
 MAX_DEPTH = 4  # Bundles inside Bundles
 MAX_RESOURCES = 10_000
@@ -38,6 +40,7 @@ MEDICATION_TYPES = ("MedicationStatement", "MedicationRequest")
 # resource as it stands (not a Bundle or OperationOutcome to unpack)
 _READ_TYPES = frozenset(
     {"Patient", "Observation", "Condition", "Procedure", "ServiceRequest", "Medication"}
+    | {"DiagnosticReport"}
     | set(MEDICATION_TYPES)
 )
 _OLDEST = datetime.min.replace(tzinfo=UTC)
@@ -143,7 +146,7 @@ def _newest(group: list[Candidate], issues: list[InputIssue]) -> Finding:
     that disagree at the same newest time give unknown (with a warning)."""
     if len(group) == 1:  # the usual case: one reading of this code at this level
         c = group[0]
-        return Finding(c.code, c.value, (c.source,), c.level, c.unit, c.effective)
+        return Finding(c.code, c.value, (c.source,), c.level, c.unit, c.effective, c.from_text)
     known = [c for c in group if c.value is not None]
     pool = known or group
     latest = max(c.effective or _OLDEST for c in pool)
@@ -157,7 +160,8 @@ def _newest(group: list[Candidate], issues: list[InputIssue]) -> Finding:
         message = f"{first.code}: conflicting values at the same time; read as unknown"
         issues.append(InputIssue("warning", where, message))
         value = None
-    return Finding(first.code, value, sources, first.level, first.unit, first.effective)
+    from_text = all(c.from_text for c in newest)
+    return Finding(first.code, value, sources, first.level, first.unit, first.effective, from_text)
 
 
 def _merge(candidates: list[Candidate], issues: list[InputIssue]) -> list[Finding]:
@@ -198,6 +202,7 @@ class _Read:
         self.medications: dict[str, Resource] = {}
         self.refs: dict[str, str | None] = {}
         self.dates: dict[str, datetime | None] = {}
+        self.labels: frozenset[str] = frozenset()  # every resource of the input, "Type/id"
 
     def patient(self, resources: list[tuple[Resource, str, str]]) -> None:
         for resource, label, rtype in resources:
@@ -257,6 +262,9 @@ class _Read:
             read_procedure(resource, label, self.history, issues)
         elif rtype in MEDICATION_TYPES:
             self.medication(resource, label)
+        elif rtype == "DiagnosticReport":
+            from_report = read_report(resource, label, self.labels, self.history, issues)
+            self.candidates.extend(from_report)
         elif rtype == "ServiceRequest":
             if text(resource, "status", 40) == "draft":
                 self.pf.orders.append(read_order(resource, label))
@@ -274,7 +282,7 @@ class _Read:
     def finish(self, obtained: Mapping[str, bool]) -> PatientFindings:
         pf, history = self.pf, self.history
         pf.obtained = dict(obtained)
-        pf.findings = _merge(self.candidates, pf.issues)
+        pf.findings = _merge(without_outranked_text(self.candidates, pf.issues), pf.issues)
         pf.malignancy_history = _history(history.malignancy, ("Condition",), obtained)
         pf.prior_vcf_treatment = _history(history.prior_treatment, ("Procedure",), obtained)
         pf.prolonged_corticosteroids = _corticosteroids(self.courses, obtained)
@@ -333,6 +341,7 @@ def read_resources(
     read.medications = {
         rid: r for r, _, rtype in flat if rtype == "Medication" and (rid := text(r, "id", 64))
     }
+    read.labels = frozenset(label for _, label, _ in flat)
     read.patient(flat)
     for resource, label, rtype in flat:
         _guarded(read, resource, label, rtype)

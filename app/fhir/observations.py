@@ -34,6 +34,7 @@ class Candidate:
     level: str | None
     unit: str | None
     effective: datetime | None
+    from_text: bool = False  # read from report narrative (app.fhir.reports): never outranks coded
 
 
 def finding_match(concept: object) -> tuple[str, bool] | None:

@@ -1,6 +1,7 @@
-"""Start-up warm-up: load the code tables, build the CodeSystems, and parse one resource of
-each FHIR type the service uses once with ``fhir.resources.R4B`` (the first parse of a type is
-slow). The hot path itself never validates with R4B models (``app.fhir.adapter``)."""
+"""Start-up warm-up: load the code tables, build the CodeSystems, parse one resource of each
+FHIR type the service uses once with ``fhir.resources.R4B`` (the first parse of a type is
+slow) and build the report-text extractor. The hot path itself never validates with R4B
+models (``app.fhir.adapter``)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "subject": _SUBJECT,
     },
     "ServiceRequest": {"status": "draft", "intent": "order", "subject": _SUBJECT},
+    # a narrative builds the report-text extractor (medspaCy pipeline) once, here
+    "DiagnosticReport": {
+        "status": "final",
+        "code": {"text": "warm-up"},
+        "subject": _SUBJECT,
+        "conclusion": "Acute L1 compression fracture. No retropulsion.",
+    },
     "OperationOutcome": {"issue": [{"severity": "error", "code": "not-found"}]},
 }
 

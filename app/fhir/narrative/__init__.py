@@ -1,0 +1,1 @@
+"""Report narrative -> findings: a negation- and uncertainty-aware extractor (medspaCy ConText)."""
