@@ -42,11 +42,13 @@ def count_fractures(
 ) -> FractureCount:
     """``documented_levels``: levels with a fracture from any source; ``stated``: the
     ``multiple-vcfs`` finding; ``enumerations``: complete lists (the newest counts)."""
-    complete = sorted(enumerations, key=_when)
-    newest = complete[-1] if complete else None
+    complete = list(enumerations)
+    latest = max((_when(e) for e in complete), default=None)
+    newest_all = [e for e in complete if _when(e) == latest]  # lists of the same moment: all
+    newest = newest_all[0] if newest_all else None
     levels = set(documented_levels)
-    if newest is not None:
-        levels |= set(newest.levels)
+    for e in newest_all:
+        levels |= set(e.levels)
     ordered = tuple(sorted(levels))
     if len(levels) > 1:
         return FractureCount(True, ordered, "levels", newest)

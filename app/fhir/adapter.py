@@ -19,7 +19,12 @@ from app.clinical.findings import (
     InputIssue,
     PatientFindings,
 )
-from app.fhir.derived import derive_from_condition, derive_from_observation, enumeration_of
+from app.fhir.derived import (
+    derive_from_condition,
+    derive_from_observation,
+    enumerations,
+    is_enumeration,
+)
 from app.fhir.history import HistorySources, merge_fractures, read_condition, read_procedure
 from app.fhir.indication import read_indications
 from app.fhir.medications import (
@@ -196,6 +201,7 @@ class _Read:
         self.pf = PatientFindings()
         self.candidates: list[Candidate] = []
         self.derived: list[Candidate] = []  # app.fhir.derived: used where nothing coded speaks
+        self.panels: list[tuple[Resource, str, list[Candidate]]] = []
         self.history = HistorySources()
         self.courses: list[Course] = []
         self.medications: dict[str, Resource] = {}
@@ -258,8 +264,8 @@ class _Read:
             ):
                 self.derived.extend(d)
                 found = [i for i in found if i.location != f"{label}.code"]
-            elif (listed := enumeration_of(resource, label, candidates)) is not None:
-                self.pf.fracture_enumerations.append(listed)
+            elif is_enumeration(resource):  # a listed fracture assessment (counting)
+                self.panels.append((resource, label, candidates))
             issues.extend(found)
         elif rtype == "Condition":
             read_condition(resource, label, self.history, issues)
@@ -285,6 +291,7 @@ class _Read:
     def finish(self, obtained: Mapping[str, bool]) -> PatientFindings:
         pf, history = self.pf, self.history
         pf.obtained = dict(obtained)
+        pf.fracture_enumerations = enumerations(self.panels, self.candidates, pf.issues)
         coded = {c.code for c in self.candidates}
         pf.findings = _merge(
             self.candidates + [d for d in self.derived if d.code not in coded], pf.issues

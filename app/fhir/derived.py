@@ -28,7 +28,7 @@ from app.clinical.findings import FractureEnumeration, InputIssue
 from app.fhir.codes import ICD_CODE, LOINC_CODE, CodeDataError, code_tables
 from app.fhir.history import icd_form
 from app.fhir.observations import Candidate, effective_time
-from app.fhir.raw import codings, is_number, obj, parse_datetime, text
+from app.fhir.raw import codings, is_number, obj, objs, parse_datetime, text
 
 DATA_FILE = Path(__file__).parent / "data" / "derived_findings.json"
 USED_STATUSES = frozenset({"final", "amended", "corrected", "preliminary"})
@@ -385,23 +385,58 @@ def has_condition_rule(concept: object) -> bool:
 # --- fracture enumeration -------------------------------------------------------------------
 
 
-def enumeration_of(
-    resource: dict[str, Any], label: str, candidates: list[Candidate]
-) -> FractureEnumeration | None:
-    """A complete list of fractured levels when ``resource`` is a listed assessment (RadElement
-    RDES230) with a final status: the levels of its ``vcf`` candidates that are true. ``None``
-    when it is no such assessment, or a true ``vcf`` candidate has no level (cannot count)."""
-    rules = derived_rules()
-    if not rules.is_enumeration(resource.get("code")):
-        return None
-    if text(resource, "status", 40) not in rules.fracture_enumeration.statuses:
-        return None
-    fractures = [c for c in candidates if c.code == "vcf"]
-    if not fractures or any(c.value is None for c in fractures):
-        return None
-    present = [c for c in fractures if c.value is True]
-    if any(c.level is None for c in present):
-        return None
-    levels = tuple(sorted({c.level for c in present if c.level is not None}))
-    effective = next((c.effective for c in fractures if c.effective is not None), None)
-    return FractureEnumeration(label, levels, effective)
+def is_enumeration(resource: dict[str, Any]) -> bool:
+    """Whether ``resource`` is a listed fracture assessment (RadElement RDES230 ...)."""
+    return derived_rules().is_enumeration(resource.get("code"))
+
+
+def _members(resource: dict[str, Any]) -> list[str] | None:
+    """``Observation/<id>`` of each ``hasMember``; None when one is not such a reference."""
+    out = []
+    for ref in objs(resource, "hasMember"):
+        raw = text(ref, "reference", 512) or ""
+        tail = "/".join(raw.split("/")[-2:])
+        if not tail.startswith("Observation/"):
+            return None
+        out.append(tail)
+    return out
+
+
+def enumerations(
+    panels: list[tuple[dict[str, Any], str, list[Candidate]]],
+    candidates: list[Candidate],
+    issues: list[InputIssue],
+) -> list[FractureEnumeration]:
+    """Complete lists of fractured levels (fhir-input.md "Other resources"). A panel is a
+    listed assessment (RadElement RDES230) with a final status; its ``vcf`` findings are its
+    own (component) candidates and those of its ``hasMember`` Observations. It is complete only
+    when every member is in the request and every fracture it reports has a level; then its
+    levels are those with ``vcf`` true (none when it reports no fracture)."""
+    by_source: dict[str, list[Candidate]] = {}
+    for c in candidates:
+        by_source.setdefault(c.source.split("#", 1)[0], []).append(c)
+    statuses = derived_rules().fracture_enumeration.statuses
+    out: list[FractureEnumeration] = []
+    for resource, label, own in panels:
+        if text(resource, "status", 40) not in statuses:
+            continue
+        members = _members(resource)
+        missing = [m for m in members or [] if m not in by_source]
+        if members is None or missing:
+            shown = ", ".join(missing)[:120] or "a member that is not an Observation"
+            message = f"fracture list not complete ({shown} not read); fractures not counted"
+            issues.append(InputIssue("warning", f"{label}.hasMember", message))
+            continue
+        fractures = [c for c in own if c.code == "vcf"]
+        fractures += [c for m in members for c in by_source[m] if c.code == "vcf"]
+        if not fractures or any(c.value is None for c in fractures):
+            continue
+        present = [c for c in fractures if c.value is True]
+        if any(c.level is None for c in present):
+            message = "a fracture without a vertebral level; fractures not counted"
+            issues.append(InputIssue("warning", label, message))
+            continue
+        levels = tuple(sorted({c.level for c in present if c.level is not None}))
+        effective = next((c.effective for c in fractures if c.effective is not None), None)
+        out.append(FractureEnumeration(label, levels, effective))
+    return out
