@@ -16,6 +16,7 @@ from app.cds_hooks.catalog import service_catalog
 from app.cds_hooks.invocation import InvocationError, parse_invocation
 from app.cds_hooks.models import CdsResponse, DiscoveryResponse, HookRequest, dump_response
 from app.cds_hooks.prefetch import resolve_prefetch
+from app.cds_hooks.references import fetch_reason_references
 from app.decision import decide
 from app.fhir.adapter import unpack
 from app.observability.metrics import app_metrics
@@ -102,6 +103,16 @@ async def invoke(
         found, problems = unpack(value, f"prefetch.{key}")
         resources += found
         issues += problems
+    fetched, problems = await fetch_reason_references(
+        inv.draft_orders,
+        resources,
+        inv.request,
+        request.app.state.http_client,
+        allowlist=fhir_allowlist(request, client),
+        budget_seconds=settings.fhir_fetch_budget_seconds - (time.perf_counter() - started),
+    )  # the orders' indications (reasonReference) the prefetch did not hold
+    resources += fetched
+    issues += problems
     decision = decide(
         resources,
         inv.draft_orders,

@@ -79,8 +79,16 @@ def assess(
 
     flags_in: dict[str, Tri] = {c: idx.any_boolean(c)[0] for c in RED_FLAG_CODES}
     flags_in["history-of-cancer"] = state.malignancy_history
-    flags_in["prolonged-corticosteroids"] = tri_any(
-        [idx.any_boolean("prolonged-corticosteroids")[0], pf.prolonged_corticosteroids.value]
+    # a stated finding or the medication record (closed-world when read): either one known
+    # is enough; True wins
+    steroid_parts = [
+        idx.any_boolean("prolonged-corticosteroids")[0],
+        pf.prolonged_corticosteroids.value,
+    ]
+    flags_in["prolonged-corticosteroids"] = (
+        tri_any(v for v in steroid_parts if v is not None)
+        if any(v is not None for v in steroid_parts)
+        else None
     )
     red_flags = assess_red_flags(flags_in, k.red_flags)
 

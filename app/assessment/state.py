@@ -12,6 +12,7 @@ from typing import Any
 
 from app.assessment.index import FindingIndex
 from app.clinical.findings import PatientFindings
+from app.clinical.fracture_count import count_fractures
 from app.clinical.state import ClinicalState, Etiology, derive_deformity
 from app.clinical.tristate import Tri, tri_any
 
@@ -96,11 +97,7 @@ def derive_state(
         pf.prior_vcf_treatment.value, pf.prior_vcf_treatment.sources
     )
 
-    multiple = _bool(idx, "multiple-vcfs")
-    if len(vcf_levels) > 1:
-        level_sources = tuple(s for f in idx.all("vcf") if f.value is True for s in f.sources)
-        multiple = _combine_any(multiple, StateInput(True, level_sources + documented))
-    inputs["multiple_vcfs"] = multiple
+    inputs["multiple_vcfs"] = _multiple(pf, idx, vcf_levels, documented)
 
     etiology, conflict = _etiology(pf, idx)
     inputs["etiology"] = etiology
@@ -128,6 +125,28 @@ def derive_state(
         etiology=etiology.value if isinstance(etiology.value, str) else "unknown",  # type: ignore[arg-type]
     )
     return DerivedState(state, inputs, tuple(vcf_levels), conflict)
+
+
+def _multiple(
+    pf: PatientFindings, idx: FindingIndex, vcf_levels: list[str], documented: tuple[str, ...]
+) -> StateInput:
+    """multiple_vcfs (app.clinical.fracture_count): levels, the stated finding, or a complete
+    enumeration of the fractured levels; otherwise unknown."""
+    stated = _bool(idx, "multiple-vcfs")
+    value = stated.value if isinstance(stated.value, bool) else None
+    count = count_fractures(vcf_levels, value, pf.fracture_enumerations)
+    listed = (count.enumeration.source,) if count.enumeration else ()
+    if count.basis == "levels":
+        level_sources = tuple(s for f in idx.all("vcf") if f.value is True for s in f.sources)
+        sources = tuple(dict.fromkeys(stated.sources if value else ()))
+        return StateInput(True, sources + level_sources + documented + listed)
+    if count.basis == "finding":
+        return stated
+    if count.basis == "complete-enumeration":
+        shown = ", ".join(count.levels) or "none"
+        note = f"complete list of fractured levels: {shown}"
+        return StateInput(False, listed + documented, note)
+    return StateInput(None, ())
 
 
 def _aware(d: datetime) -> datetime:

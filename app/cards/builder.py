@@ -33,7 +33,8 @@ INPUT_SOURCES: dict[str, str] = {
     "symptomatic": "Observation `symptomatic`",
     "malignancy_history": "the patient's Conditions (ICD-10-CM C00-C96, Z85.*)",
     "prior_vcf_treatment": "the patient's Procedures (CPT 22510-22515, spine surgery)",
-    "multiple_vcfs": "Observation `multiple-vcfs` or `vcf` at more than one level",
+    "multiple_vcfs": "How many vertebrae are fractured? (Observation `multiple-vcfs`, `vcf` at "
+    "each level, or one complete imaging report / RadElement assessment listing the levels)",
     "etiology": "Observation `fracture-etiology` or Condition M80.* / M84.5*",
     "marrow_edema_or_cleft": "Observation `marrow-edema`, `fluid-cleft` or `vacuum-phenomenon`",
     "worsening_pain": "Observation `worsening-pain`",

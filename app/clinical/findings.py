@@ -53,6 +53,18 @@ class DocumentedFracture:
 
 
 @dataclass(frozen=True)
+class FractureEnumeration:
+    """A source that lists every fractured vertebral level it found (fhir-input.md "Other
+    resources"): one RadElement vertebral-compression-fracture assessment, or one final spine
+    imaging report. ``levels`` empty = it found none. Only such a source can make
+    ``multiple_vcfs`` false; a partial list (one Observation per level) never does."""
+
+    source: str
+    levels: tuple[str, ...]
+    effective: datetime | None = None
+
+
+@dataclass(frozen=True)
 class DraftOrder:
     """A draft ServiceRequest being ordered (order-select/order-sign draftOrders, or a draft
     ServiceRequest in a posted Bundle). ``procedure`` is the ACR procedure name or None."""
@@ -97,3 +109,5 @@ class PatientFindings:
     # (ICD-10-CM C79.51/C79.52, SNOMED CT 94222008) and osteoporosis (M80.*, M81.*)
     bone_metastasis: HistoryFact = field(default_factory=lambda: HistoryFact(None))
     osteoporosis: HistoryFact = field(default_factory=lambda: HistoryFact(None))
+    # complete enumerations of the fractured levels (multiple_vcfs false needs one)
+    fracture_enumerations: list[FractureEnumeration] = field(default_factory=list)

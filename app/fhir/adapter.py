@@ -20,7 +20,14 @@ from app.clinical.findings import (
     InputIssue,
     PatientFindings,
 )
+from app.fhir.derived import (
+    derive_from_condition,
+    derive_from_observation,
+    enumerations,
+    is_enumeration,
+)
 from app.fhir.history import HistorySources, merge_fractures, read_condition, read_procedure
+from app.fhir.indication import read_indications
 from app.fhir.medications import (
     IGNORED_STATUSES,
     Course,
@@ -197,6 +204,8 @@ class _Read:
         self.today = today
         self.pf = PatientFindings()
         self.candidates: list[Candidate] = []
+        self.derived: list[Candidate] = []  # app.fhir.derived: used where nothing coded speaks
+        self.panels: list[tuple[Resource, str, list[Candidate]]] = []
         self.history = HistorySources()
         self.courses: list[Course] = []
         self.medications: dict[str, Resource] = {}
@@ -255,9 +264,17 @@ class _Read:
         if rtype == "Observation":
             candidates, found = read_observation(resource, label, self.dates)
             self.candidates.extend(candidates)
+            if not candidates and (
+                d := derive_from_observation(resource, label, self.today, found)
+            ):
+                self.derived.extend(d)
+                found = [i for i in found if i.location != f"{label}.code"]
+            elif is_enumeration(resource):  # a listed fracture assessment (counting)
+                self.panels.append((resource, label, candidates))
             issues.extend(found)
         elif rtype == "Condition":
             read_condition(resource, label, self.history, issues)
+            self.derived.extend(derive_from_condition(resource, label))
         elif rtype == "Procedure":
             read_procedure(resource, label, self.history, issues)
         elif rtype in MEDICATION_TYPES:
@@ -282,7 +299,10 @@ class _Read:
     def finish(self, obtained: Mapping[str, bool]) -> PatientFindings:
         pf, history = self.pf, self.history
         pf.obtained = dict(obtained)
-        pf.findings = _merge(without_outranked_text(self.candidates, pf.issues), pf.issues)
+        pf.fracture_enumerations = enumerations(self.panels, self.candidates, pf.issues)
+        coded = {c.code for c in self.candidates}
+        candidates = self.candidates + [d for d in self.derived if d.code not in coded]
+        pf.findings = _merge(without_outranked_text(candidates, pf.issues), pf.issues)
         pf.malignancy_history = _history(history.malignancy, ("Condition",), obtained)
         pf.prior_vcf_treatment = _history(history.prior_treatment, ("Procedure",), obtained)
         pf.prolonged_corticosteroids = _corticosteroids(self.courses, obtained)
@@ -359,4 +379,21 @@ def read_resources(
             except Exception as exc:  # one order never breaks the read
                 message = f"could not be read ({type(exc).__name__}); skipped"
                 read.pf.issues.append(InputIssue("error", label, message))
+    _indications(read, flat)
     return read.finish(obtained or {})
+
+
+def _indications(read: _Read, flat: list[tuple[Resource, str, str]]) -> None:
+    """The draft orders' reasonCode / reasonReference (``app.fhir.indication``)."""
+    orders = [
+        (o.resource, f"ServiceRequest/{o.resource_id}")
+        for o in read.pf.orders
+        if o.resource_type == "ServiceRequest"
+    ]
+    if not any("reasonCode" in r or "reasonReference" in r for r, _ in orders):
+        return
+    found = {label: r for r, label, rtype in flat if rtype in ("Condition", "Observation")}
+    got = read_indications(orders, found, read.history, read.today, read.other_patient)
+    read.candidates += got.candidates
+    read.derived += got.derived
+    read.pf.issues += got.issues

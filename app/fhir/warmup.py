@@ -10,6 +10,7 @@ from typing import Any
 
 from app.fhir.adapter import read_resources
 from app.fhir.codes import code_tables
+from app.fhir.derived import derived_rules
 
 _SUBJECT = {"reference": "Patient/warm-up"}
 _CODE = {"coding": [{"system": "http://vcf-cds.org/fhir/CodeSystem/finding", "code": "vcf"}]}
@@ -44,6 +45,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
 def warm_up() -> None:
     """Do every slow first-time step once (call at start-up)."""
     code_tables()
+    derived_rules()  # validated at start-up like the code tables
     from app.fhir.codesystems import code_system_bundle
 
     code_system_bundle()

@@ -53,6 +53,30 @@ BUNDLE_SCHEMA = {
     },
 }
 
+# record categories a caller can state it read completely (fhir-input.md "Other resources")
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "conditions": ("Condition",),
+    "procedures": ("Procedure",),
+    "medications": ("MedicationStatement", "MedicationRequest"),
+}
+HISTORY_KINDS = frozenset(kind for kinds in CATEGORIES.values() for kind in kinds)
+WRAPPED_SCHEMA = {
+    "type": "object",
+    "description": "The Bundle with the record categories the caller read completely: "
+    "closed-world history (no malignancy, no prior augmentation, no prolonged steroids) then "
+    "depends only on this statement, never on which resources happen to be in the Bundle",
+    "required": ["bundle", "records_read_completely"],
+    "additionalProperties": False,
+    "properties": {
+        "bundle": BUNDLE_SCHEMA,
+        "records_read_completely": {
+            "type": "array",
+            "items": {"type": "string", "enum": list(CATEGORIES)},
+            "uniqueItems": True,
+        },
+    },
+}
+
 COMPLETE_DOC = (
     "Record kinds the Bundle holds completely even when it has none of them "
     "(e.g. complete=Condition: no Conditions means no known malignancy)"
@@ -61,7 +85,7 @@ _BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            media: {"schema": BUNDLE_SCHEMA}
+            media: {"schema": {"oneOf": [BUNDLE_SCHEMA, WRAPPED_SCHEMA]}}
             for media in ("application/fhir+json", "application/json")
         },
     }
@@ -84,7 +108,9 @@ async def create_assessment(
     _client: ClientDep,
     complete: Annotated[list[str], Query(description=COMPLETE_DOC)] = [],  # noqa: B006
 ) -> JSONResponse:
-    """Assess a patient from a Bundle; draft ServiceRequests (status draft) are rated."""
+    """Assess a patient from a Bundle; draft ServiceRequests (status draft) are rated. The body
+    may also be ``{"bundle": Bundle, "records_read_completely": ["conditions", "procedures",
+    "medications"]}``: history is then closed-world exactly for the categories named."""
     started = time.perf_counter()
     raw = await request.body()
     # JsonDepthMiddleware checks JSON content types only; this route parses any body
@@ -96,6 +122,13 @@ async def create_assessment(
         body = json.loads(raw)
     except (ValueError, RecursionError):
         return _error(["body"], "request body is not valid JSON")
+    stated: set[str] | None = None
+    original = body
+    if isinstance(body, dict) and "bundle" in body and "resourceType" not in body:
+        unwrapped = _unwrap(body)
+        if isinstance(unwrapped, JSONResponse):
+            return unwrapped
+        body, stated = unwrapped
     if not isinstance(body, dict) or body.get("resourceType") != "Bundle":
         return _error(["body", "resourceType"], "the body must be a FHIR Bundle")
     unknown = [k for k in complete if k not in RECORD_KINDS]
@@ -109,7 +142,13 @@ async def create_assessment(
     ]
     others = [r for r in resources if not any(r is d for d in drafts)]
     present = {str(r.get("resourceType")) for r in others}
-    obtained = {kind: kind in present or kind in complete for kind in RECORD_KINDS}
+    if stated is None:  # a bare Bundle: a record kind counts as read when present (as before)
+        obtained = {kind: kind in present or kind in complete for kind in RECORD_KINDS}
+    else:  # history kinds only as stated; other kinds when present
+        obtained = {
+            kind: kind in complete or (kind in stated if kind in HISTORY_KINDS else kind in present)
+            for kind in RECORD_KINDS
+        }
     decision = decide(
         others,
         drafts,
@@ -135,11 +174,30 @@ async def create_assessment(
         hook="assessment",
         hook_instance=None,
         patient_id=patient_id_of(others),
-        raw_input=body,
+        raw_input=original,
         started=started,
         response_body=response,
     )
     return JSONResponse(out)
+
+
+def _unwrap(body: dict[str, Any]) -> tuple[Any, set[str]] | JSONResponse:
+    """``{"bundle": Bundle, "records_read_completely": [...]}`` -> (Bundle, history kinds)."""
+    extra = sorted(k for k in body if k not in ("bundle", "records_read_completely"))
+    if extra:
+        return _error(["body", extra[0][:64]], "unknown field")
+    categories = body.get("records_read_completely")
+    if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+        return _error(
+            ["body", "records_read_completely"],
+            f"a list of record categories ({', '.join(CATEGORIES)})",
+        )
+    unknown = [c for c in categories if c not in CATEGORIES]
+    if unknown:
+        shown = ", ".join(c[:32] for c in unknown[:5])
+        return _error(["body", "records_read_completely"], f"unknown record category: {shown}")
+    kinds = {kind for c in categories for kind in CATEGORIES[c]}
+    return body.get("bundle"), kinds
 
 
 def _error(loc: list[str], msg: str) -> JSONResponse:
