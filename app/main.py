@@ -23,7 +23,7 @@ from app.api.headers import KnowledgeVersionHeader
 from app.api.limits import BodyLimitMiddleware, JsonDepthMiddleware
 from app.api.openapi import install_openapi
 from app.api.rest import acr, analytics, assessments, audit, health, scores
-from app.audit.setup import audit_key, make_recorder
+from app.audit.setup import audit_key, make_recorder, submit_rejection
 from app.db.engine import make_engine
 from app.db.jti_repo import DbReplayStore
 from app.fhir.concept_maps import install as install_code_maps
@@ -107,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(Unauthorized)
     async def _unauthorized(request: Request, exc: Unauthorized) -> Response:
+        submit_rejection(request, status=401, error=exc.reason)  # audited, no patient data
         return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
     api = APIRouter(prefix="/api/v1")

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from app.api.deps import KnowledgeDep, SettingsDep
 from app.api.errors import operation_outcome
 from app.api.limits import bundle_entries, unicode_problem
-from app.audit.setup import submit_decision
+from app.audit.setup import submit_decision, submit_rejection
 from app.cds_hooks.catalog import service_catalog
 from app.cds_hooks.invocation import InvocationError, parse_invocation
 from app.cds_hooks.models import CdsResponse, DiscoveryResponse, HookRequest, dump_response
@@ -20,7 +20,12 @@ from app.cds_hooks.references import fetch_reason_references
 from app.decision import decide
 from app.fhir.adapter import unpack
 from app.observability.metrics import app_metrics
-from app.security.gate import ClientDep, fhir_allowlist
+from app.security.gate import (
+    ClientDep,
+    accept_client,
+    accept_client_blocking,
+    fhir_allowlist,
+)
 
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
 
@@ -40,8 +45,9 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     response_model_exclude_none=True,
     responses={401: {"description": "Client authentication failed (bare 401)"}},
 )
-def discovery(_client: ClientDep) -> dict[str, Any]:
+def discovery(request: Request, client: ClientDep) -> dict[str, Any]:
     """CDS Hooks discovery: the three services and their prefetch templates."""
+    accept_client_blocking(request, client)
     return dump_response(service_catalog().discovery())
 
 
@@ -75,6 +81,8 @@ async def invoke(
         inv = parse_invocation(body, service)
     except InvocationError as exc:
         return _fhir_error(400, [{"loc": exc.loc, "msg": exc.msg}])
+    # the request is valid: only now is the token's jti spent (a 400 above can be retried)
+    await accept_client(request, client)
     pre = await resolve_prefetch(
         inv.request,
         inv.patient_id,
@@ -86,6 +94,15 @@ async def invoke(
     )
     missing_required = [k for k in catalog.required_prefetch if k in pre.unavailable]
     if missing_required:
+        submit_rejection(
+            request,
+            status=412,
+            error="required_data_unavailable",
+            hook_instance=body.hookInstance,
+            client_iss=client.iss if client else None,
+            raw_input=await request.json(),
+            started=started,
+        )
         return _fhir_error(
             412,
             [

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 
 from app.cds_hooks.catalog import ServiceDef, service_catalog
 from app.db.session import SessionDep
 from app.feedback.record import FeedbackRejected, record_feedback
 from app.feedback.schema import FeedbackBody
-from app.security.gate import ClientDep
+from app.security.gate import ClientDep, accept_client_blocking, owner_scope
 
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
 
@@ -18,7 +18,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "Feedback recorded (duplicates are accepted and stored once): `{}`"},
     400: {"description": "Invalid feedback: OperationOutcome naming the field"},
     401: {"description": "Client authentication failed (bare 401)"},
-    404: {"description": "Unknown service, or a card this service never issued"},
+    404: {"description": "Unknown service, or a card never issued to this client"},
 }
 
 
@@ -37,12 +37,20 @@ ServiceDep = Annotated[ServiceDef, Depends(known_service)]
 
 @router.post("/{service_id}/feedback", responses=_RESPONSES)
 def feedback(
-    _client: ClientDep, service: ServiceDep, body: FeedbackBody, session: SessionDep
+    request: Request,
+    client: ClientDep,
+    service: ServiceDep,
+    body: FeedbackBody,
+    session: SessionDep,
 ) -> dict[str, Any]:
     """Record what the user did with our cards (CDS Hooks 2.0 "Feedback"): `accepted` with the
-    accepted suggestions, or `overridden` with a reason and/or comment."""
+    accepted suggestions, or `overridden` with a reason and/or comment, or without either (a
+    plain dismissal). A client can only give feedback on the cards issued to it."""
+    accept_client_blocking(request, client)
     try:
-        record_feedback(session, service.id, body.feedback)
+        record_feedback(
+            session, service.id, body.feedback, client_iss=owner_scope(request, client).iss
+        )
     except FeedbackRejected as exc:
         raise HTTPException(exc.status, detail=exc.issues) from None
     return {}

@@ -6,12 +6,18 @@ out so no credential takes part), the returned cards and system actions, and an 
 the patient id under the server secret. ``Patient/<id>`` references inside the cards and
 system actions are replaced by ``Patient/<hmac>``. Never stored: the raw input, the patient
 id, tokens.
+
+Rejected calls are audited too (:func:`build_rejection`): a 401 (client authentication
+failed; ``error`` is the reason label) or a 412 (required data neither prefetched nor
+fetched) is stored with its ``status`` and ``error`` and without any patient data: no
+patient hash, no cards.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -22,6 +28,8 @@ from app.cds_hooks.models import dump_response
 from app.decision import Decision
 
 EXCLUDED_INPUT_KEYS = frozenset({"fhirAuthorization"})
+_LATER_FIELDS = frozenset({"status", "error"})
+_ERROR_MAX = 64  # audit_record.error
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +51,8 @@ class AuditEntry:
     system_actions: list[dict[str, Any]]
     orders_rated: int
     orders_unrated: int
+    status: int = 200  # HTTP status answered: 200, or 401 / 412 for an audited rejection
+    error: str | None = None  # why it was rejected (short label), None when answered
 
     def to_json(self) -> str:
         """One line of JSON (no newline inside)."""
@@ -55,7 +65,8 @@ class AuditEntry:
         """Parse :meth:`to_json` output; ``ValueError`` when it is not an entry."""
         data = json.loads(line)
         names = {f.name for f in fields(cls)}
-        if not isinstance(data, dict) or set(data) != names:
+        # spool lines written before ``status``/``error`` existed lack them: defaults apply
+        if not isinstance(data, dict) or not (names - _LATER_FIELDS <= set(data) <= names):
             raise ValueError("not an audit entry")
         created = datetime.fromisoformat(str(data["created_at"]))
         data["created_at"] = created if created.tzinfo else created.replace(tzinfo=UTC)
@@ -104,4 +115,42 @@ def build_entry(
         system_actions=pseudonymise(list(body.get("systemActions", [])), patient_id, token),
         orders_rated=rated,
         orders_unrated=len(orders) - rated,
+    )
+
+
+def build_rejection(
+    *,
+    status: int,
+    error: str,
+    service: str,
+    hook: str,
+    knowledge_version: str,
+    policies: Mapping[str, Any],
+    started: float,
+    hook_instance: str | None = None,
+    client_iss: str | None = None,
+    raw_input: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    """The entry for a call answered 401 or 412: no patient hash, no cards. ``raw_input`` is
+    digested (as for answered calls) when the body was read; a 401 is recorded without reading
+    it (digest of the empty object). ``client_iss`` only when the client was authenticated."""
+    digest_input = {k: v for k, v in (raw_input or {}).items() if k not in EXCLUDED_INPUT_KEYS}
+    return AuditEntry(
+        consult_id=f"urn:uuid:{uuid.uuid4()}",
+        service=service,
+        hook=hook,
+        hook_instance=hook_instance,
+        created_at=datetime.now(UTC),
+        latency_ms=round((time.perf_counter() - started) * 1000.0, 3),
+        knowledge_version=knowledge_version,
+        policies=dict(policies),
+        input_sha256=input_digest(digest_input),
+        patient_hmac=None,
+        client_iss=client_iss,
+        cards=[],
+        system_actions=[],
+        orders_rated=0,
+        orders_unrated=0,
+        status=status,
+        error=error[:_ERROR_MAX],
     )

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi import Request
 
-from app.audit.entry import build_entry
+from app.audit.entry import build_entry, build_rejection
 from app.audit.recorder import AuditRecorder, SessionFactory
+from app.cds_hooks.catalog import service_catalog
 from app.decision import Decision
 from app.settings import Settings
 
@@ -78,5 +80,58 @@ def submit_decision(
             secret=request.app.state.audit_key,
             client_iss=client_iss,
             response_body=response_body,
+        )
+    )
+
+
+_REST_FAMILIES = frozenset({"assessments", "analytics", "audit"})
+
+
+def called_service(path: str) -> tuple[str, str]:
+    """(service, hook) labels of a request path for the audit trail: only known services and
+    endpoint families, never the raw path (which a client controls)."""
+    parts = path.strip("/").split("/")
+    if parts[0] == "cds-services":
+        if len(parts) == 1:
+            return "discovery", "discovery"
+        service = service_catalog().get(parts[1])
+        if service is None:
+            return "unknown", "unknown"
+        if parts[2:] == ["feedback"]:
+            return f"{service.id}/feedback", "feedback"
+        return service.id, service.hook
+    if parts[:2] == ["api", "v1"] and len(parts) > 2 and parts[2] in _REST_FAMILIES:
+        return parts[2], parts[2]
+    return "unknown", "unknown"
+
+
+def submit_rejection(
+    request: Request,
+    *,
+    status: int,
+    error: str,
+    hook_instance: str | None = None,
+    client_iss: str | None = None,
+    raw_input: Mapping[str, Any] | None = None,
+    started: float | None = None,
+) -> None:
+    """Audit a call answered 401 or 412 without patient data (``build_rejection``); no-op
+    when no recorder is set."""
+    recorder: AuditRecorder | None = getattr(request.app.state, "audit", None)
+    if recorder is None:
+        return
+    service, hook = called_service(request.url.path)
+    recorder.submit(
+        build_rejection(
+            status=status,
+            error=error,
+            service=service,
+            hook=hook,
+            knowledge_version=request.app.state.knowledge.version,
+            policies=request.app.state.settings.policies(),
+            started=time.perf_counter() if started is None else started,
+            hook_instance=hook_instance,
+            client_iss=client_iss,
+            raw_input=raw_input,
         )
     )

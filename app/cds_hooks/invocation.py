@@ -7,12 +7,23 @@ accepted; the adapter reports what it skips.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from app.cds_hooks.catalog import ServiceDef
 from app.cds_hooks.models import HookRequest
-from app.cds_hooks.prefetch import FHIR_ID
+from app.cds_hooks.prefetch import is_fhir_id
+
+#: audit_record.hook_instance; the spec asks for a UUID, longer values are refused, not clipped
+MAX_HOOK_INSTANCE = 128
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _storable_id(value: str) -> bool:
+    """An identifier the audit trail can store as sent on SQLite and PostgreSQL (no NUL, which
+    PostgreSQL text refuses, nor other control characters)."""
+    return 0 < len(value) <= MAX_HOOK_INSTANCE and _CONTROL.search(value) is None
 
 
 class InvocationError(Exception):
@@ -38,9 +49,18 @@ def parse_invocation(req: HookRequest, service: ServiceDef) -> Invocation:
         raise InvocationError(
             ["hook"], f"service {service.id} answers '{service.hook}', not '{req.hook}'"
         )
+    if not _storable_id(req.hookInstance):
+        raise InvocationError(
+            ["hookInstance"],
+            f"hookInstance must be 1-{MAX_HOOK_INSTANCE} characters without control characters",
+        )
     patient_id = req.context.get("patientId")
-    if not isinstance(patient_id, str) or not FHIR_ID.match(patient_id):
-        raise InvocationError(["context", "patientId"], "context.patientId must be a FHIR id")
+    if not is_fhir_id(patient_id):
+        raise InvocationError(
+            ["context", "patientId"],
+            "context.patientId must be a FHIR id ([A-Za-z0-9-.]{1,64}, not only dots)",
+        )
+    assert isinstance(patient_id, str)
     draft_orders: list[dict[str, Any]] = []
     selections: frozenset[str] | None = None
     if service.hook in ("order-select", "order-sign"):

@@ -24,7 +24,19 @@ from app.cds_hooks.models import HookRequest
 from app.clinical.findings import InputIssue
 
 log = logging.getLogger("vcf_cds.prefetch")
-FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+#: FHIR R4 ``id`` syntax (use with ``fullmatch``: ``$`` would accept a trailing newline).
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+
+
+def is_fhir_id(value: object) -> bool:
+    """A FHIR id (``[A-Za-z0-9-.]{1,64}``, whole string) that is not made only of dots:
+    ``.`` and ``..`` are valid id syntax but path tricks in ``Patient/{{context.patientId}}``
+    (``Patient/..`` is the server base)."""
+    return (
+        isinstance(value, str) and FHIR_ID.fullmatch(value) is not None and value.strip(".") != ""
+    )
+
+
 MAX_PAGES = 5
 
 
@@ -39,6 +51,20 @@ class PrefetchResult:
 
 def _is_operation_outcome(value: Any) -> bool:
     return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
+
+
+def loggable_server(url: str) -> str:
+    """Scheme, host and port of a FHIR server URL for the logs: no userinfo (``user:pw@``),
+    path or query (credentials and identifiers stay out of the logs)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        return "<unparsable URL>"
+    if ":" in host:
+        host = f"[{host}]"
+    return repr(f"{parts.scheme}://{host}{port}"[:200])
 
 
 def render(template: str, patient_id: str) -> str:
@@ -95,10 +121,7 @@ async def resolve_prefetch(
     if not server_allowed(req.fhirServer, allowlist):
         why = "no fhirServer given" if not req.fhirServer else "fhirServer is not on the allow-list"
         if req.fhirServer:
-            # logged without path or query: they may carry identifiers
-            log.warning(
-                "fhirServer not on the allow-list: %s", urlsplit(req.fhirServer).netloc[:200]
-            )
+            log.warning("fhirServer not on the allow-list: %s", loggable_server(req.fhirServer))
         for key in to_fetch:
             result.unavailable.append(key)
             result.issues.append(

@@ -85,6 +85,8 @@ def _record_row(e: AuditEntry) -> dict[str, Any]:
         "system_actions": e.system_actions,
         "orders_rated": e.orders_rated,
         "orders_unrated": e.orders_unrated,
+        "status_code": e.status,
+        "error": _clip(e.error, c.error),
     }
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVarTuple
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,30 +19,41 @@ _Ts = TypeVarTuple("_Ts")
 
 @dataclass(frozen=True)
 class Window:
-    """Consults created in ``[since, until)`` by ``service``; ``None`` leaves a bound open."""
+    """Consults created in ``[since, until)`` by ``service`` for the CDS Client ``client_iss``;
+    ``None`` leaves a bound open (``client_iss`` None: every client's consults)."""
 
     since: datetime | None = None
     until: datetime | None = None
     service: str | None = None
+    client_iss: str | None = None
 
 
 @dataclass(frozen=True)
 class ReasonRow:
-    """Overrides of one topic grouped by reason Coding (``code`` None: comment only)."""
+    """Overrides of one topic grouped by reason Coding (``code`` None: comment only, or a
+    plain dismissal when ``commented`` is False)."""
 
     topic: str
     system: str | None
     code: str | None
     display: str | None
     count: int
+    commented: bool = True
 
 
-def cards_by_uuid(session: Session, uuids: Collection[str]) -> dict[str, CardRecord]:
-    """The issued cards among ``uuids``, by uuid."""
+def cards_by_uuid(
+    session: Session, uuids: Collection[str], client_iss: str | None = None
+) -> dict[str, CardRecord]:
+    """The issued cards among ``uuids``, by uuid; with ``client_iss``, only the cards issued to
+    that CDS Client (the issuer stored on their consult's audit record)."""
     if not uuids:
         return {}
-    rows = session.scalars(select(CardRecord).where(CardRecord.card_uuid.in_(set(uuids))))
-    return {row.card_uuid: row for row in rows}
+    stmt = select(CardRecord).where(CardRecord.card_uuid.in_(set(uuids)))
+    if client_iss is not None:
+        stmt = stmt.join(AuditRecord, AuditRecord.consult_id == CardRecord.consult_id).where(
+            AuditRecord.client_iss == client_iss
+        )
+    return {row.card_uuid: row for row in session.scalars(stmt)}
 
 
 def insert_feedback(session: Session, row: Feedback) -> bool:
@@ -65,6 +76,8 @@ def _in_window(stmt: Select[*_Ts], window: Window) -> Select[*_Ts]:
         stmt = stmt.where(AuditRecord.created_at < window.until)
     if window.service is not None:
         stmt = stmt.where(AuditRecord.service == window.service)
+    if window.client_iss is not None:
+        stmt = stmt.where(AuditRecord.client_iss == window.client_iss)
     return stmt
 
 
@@ -90,7 +103,9 @@ def outcomes_by_topic(session: Session, window: Window) -> dict[tuple[str, str],
 
 
 def override_reasons(session: Session, window: Window) -> list[ReasonRow]:
-    """Overrides per topic and reason Coding, as stored (offered or not)."""
+    """Overrides per topic and reason Coding, as stored (offered or not); those without a
+    reason are split into comment-only and plain dismissals (no reason, no comment)."""
+    commented = Feedback.user_comment.is_not(None)
     stmt = (
         select(
             CardRecord.topic,
@@ -98,16 +113,24 @@ def override_reasons(session: Session, window: Window) -> list[ReasonRow]:
             Feedback.override_code,
             func.max(Feedback.override_display),
             func.count(),
+            func.sum(case((commented, 1), else_=0)),
         )
         .join(CardRecord, CardRecord.card_uuid == Feedback.card_uuid)
         .join(AuditRecord, AuditRecord.consult_id == CardRecord.consult_id)
         .where(Feedback.outcome == "overridden")
         .group_by(CardRecord.topic, Feedback.override_system, Feedback.override_code)
     )
-    return [
-        ReasonRow(topic=t, system=s, code=c, display=d, count=int(n))
-        for t, s, c, d, n in session.execute(_in_window(stmt, window))
-    ]
+    rows: list[ReasonRow] = []
+    for t, s, c, d, n, with_comment in session.execute(_in_window(stmt, window)):
+        if c is not None:
+            rows.append(ReasonRow(topic=t, system=s, code=c, display=d, count=int(n)))
+            continue
+        with_comment = int(with_comment or 0)
+        if with_comment:
+            rows.append(ReasonRow(t, s, None, None, with_comment, commented=True))
+        if int(n) - with_comment:
+            rows.append(ReasonRow(t, s, None, None, int(n) - with_comment, commented=False))
+    return rows
 
 
 def order_totals(session: Session, window: Window) -> tuple[int, int]:

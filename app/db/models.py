@@ -18,9 +18,11 @@ class Base(DeclarativeBase):
 
 
 class AuditRecord(Base):
-    """One hook invocation or assessment: what was asked (digest) and what was advised."""
+    """One hook invocation or assessment: what was asked (digest) and what was advised.
+    ``client_iss`` is the authenticated CDS Client: clients read only their own records."""
 
     __tablename__ = "audit_record"
+    __table_args__ = (Index("ix_audit_record_client_iss_created_at", "client_iss", "created_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     consult_id: Mapped[str] = mapped_column(String(64), unique=True, index=True)
@@ -38,6 +40,9 @@ class AuditRecord(Base):
     system_actions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     orders_rated: Mapped[int] = mapped_column(Integer, default=0)
     orders_unrated: Mapped[int] = mapped_column(Integer, default=0)
+    # 200, or 401 / 412 for a rejected call audited without patient data (error: the reason)
+    status_code: Mapped[int] = mapped_column(Integer, default=200, server_default="200")
+    error: Mapped[str | None] = mapped_column(String(64))
 
 
 class CardRecord(Base):

@@ -36,6 +36,11 @@ class OutcomeStats(BaseModel):
     overridden_count: int
     overridden_rate: float | None
     overridden_without_reason: int = Field(description="Overrides with a comment only")
+    dismissed_without_reason: int = Field(
+        default=0,
+        description="Plain dismissals: overridden with neither a reason nor a comment "
+        "(CDS Hooks 2.0 'Overridden guidance' without overrideReason)",
+    )
     override_reasons: list[ReasonCount] = Field(description="Sorted by count, then code")
 
 
@@ -49,6 +54,9 @@ class AnalyticsResponse(BaseModel):
     since: datetime | None
     until: datetime | None
     service: str | None
+    client_iss: str | None = Field(
+        default=None, description="The CDS Client whose consults are counted; null: all clients"
+    )
     topics: list[TopicStats] = Field(description="Topics with cards issued or feedback, by code")
     overall: OutcomeStats
     orders_rated: int
@@ -62,14 +70,18 @@ def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _reasons(rows: list[ReasonRow]) -> tuple[list[ReasonCount], int]:
-    """Reason counts merged over ``rows`` (sorted) and the number of comment-only overrides."""
+def _reasons(rows: list[ReasonRow]) -> tuple[list[ReasonCount], int, int]:
+    """Reason counts merged over ``rows`` (sorted), the number of comment-only overrides and
+    the number of plain dismissals."""
     counts: dict[tuple[str, str], int] = defaultdict(int)
     sent: dict[tuple[str, str], str | None] = {}
-    comment_only = 0
+    comment_only = dismissed = 0
     for row in rows:
         if row.system is None or row.code is None:
-            comment_only += row.count
+            if row.commented:
+                comment_only += row.count
+            else:
+                dismissed += row.count
             continue
         key = (row.system, row.code)
         counts[key] += row.count
@@ -87,14 +99,14 @@ def _reasons(rows: list[ReasonRow]) -> tuple[list[ReasonCount], int]:
             )
         )
     out.sort(key=lambda r: (-r.count, r.code, r.system))
-    return out, comment_only
+    return out, comment_only, dismissed
 
 
 def _stats(cards: int, outcomes: dict[str, int], rows: list[ReasonRow]) -> OutcomeStats:
     accepted = outcomes.get("accepted", 0)
     overridden = outcomes.get("overridden", 0)
     total = accepted + overridden
-    reasons, comment_only = _reasons(rows)
+    reasons, comment_only, dismissed = _reasons(rows)
     return OutcomeStats(
         cards_issued=cards,
         feedback_count=total,
@@ -103,6 +115,7 @@ def _stats(cards: int, outcomes: dict[str, int], rows: list[ReasonRow]) -> Outco
         overridden_count=overridden,
         overridden_rate=_rate(overridden, total),
         overridden_without_reason=comment_only,
+        dismissed_without_reason=dismissed,
         override_reasons=reasons,
     )
 
@@ -136,6 +149,7 @@ def build_analytics(session: Session, window: Window, knowledge_version: str) ->
         since=window.since,
         until=window.until,
         service=window.service,
+        client_iss=window.client_iss,
         topics=topics,
         overall=_stats(sum(cards.values()), all_outcomes, reasons),
         orders_rated=rated,

@@ -14,7 +14,7 @@ from app.db import feedback_repo
 from app.db.models import CardRecord, Feedback
 from app.feedback.dedup import accepted_ids, dedup_key
 from app.feedback.reasons import offered_display
-from app.feedback.schema import FeedbackItem, storable
+from app.feedback.schema import FeedbackItem, FeedbackOverrideReason, storable
 
 log = logging.getLogger("vcf_cds.feedback")
 
@@ -41,11 +41,19 @@ class Recorded:
     unlisted_reasons: int = 0
 
 
-def record_feedback(session: Session, service_id: str, items: list[FeedbackItem]) -> Recorded:
+def record_feedback(
+    session: Session,
+    service_id: str,
+    items: list[FeedbackItem],
+    *,
+    client_iss: str | None = None,
+) -> Recorded:
     """Validate every entry against its card, then store each new one. Nothing is stored when
-    any entry is rejected; 404 only when every problem is an unknown card."""
+    any entry is rejected; 404 only when every problem is an unknown card. With ``client_iss``
+    only that CDS Client's cards can be given feedback; another client's card is answered
+    exactly like a card never issued (no existence leak)."""
     ids = {i.card for i in items if len(i.card) <= _CARD_ID_MAX and storable(i.card)}
-    cards = feedback_repo.cards_by_uuid(session, ids)
+    cards = feedback_repo.cards_by_uuid(session, ids, client_iss)
     issues: list[dict[str, Any]] = []
     for n, item in enumerate(items):
         issues += _check(n, item, cards.get(item.card), service_id)
@@ -94,6 +102,10 @@ def _check(
     ]
 
 
+def _said(override: FeedbackOverrideReason) -> bool:
+    return bool(override.userComment and override.userComment.strip())
+
+
 def _row(item: FeedbackItem, card: CardRecord, received: datetime) -> Feedback:
     override = item.overrideReason
     reason = override.reason if override else None
@@ -107,7 +119,8 @@ def _row(item: FeedbackItem, card: CardRecord, received: datetime) -> Feedback:
         override_system=reason.system if reason else None,
         override_code=reason.code if reason else None,
         override_display=reason.display if reason else None,
-        user_comment=override.userComment if override else None,
+        # a blank comment says nothing: stored as none, so the entry counts as a plain dismissal
+        user_comment=(override.userComment or None) if override and _said(override) else None,
         outcome_timestamp=item.outcomeTimestamp,
         received_at=received,
     )

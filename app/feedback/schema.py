@@ -4,6 +4,10 @@ Stricter subclasses of the wire models in :mod:`app.cds_hooks.models`, so that e
 structural error is a pydantic error whose ``loc`` names the field (the app answers it with a
 400 OperationOutcome). Text that is stored must fit its column and be storable in PostgreSQL
 (no NUL, valid UTF-8).
+
+An ``overridden`` outcome without ``overrideReason`` (or with neither a reason nor a non-blank
+comment) is valid CDS Hooks 2.0 ("Overridden guidance": the user "dismissed it without
+providing a reason why"); it is stored and counted as a plain dismissal.
 """
 
 from __future__ import annotations
@@ -20,11 +24,6 @@ from app.cds_hooks.models import (
     OverrideReason,
 )
 from app.feedback.timestamps import Timestamp
-
-#: An ``overridden`` outcome needs ``overrideReason.reason`` or ``overrideReason.userComment``.
-#: Product rule, stricter than CDS Hooks 2.0, which allows a bare ``overridden`` ("dismissed it
-#: without providing a reason why"); set to False to accept such feedback.
-REQUIRE_OVERRIDE_REASON = True
 
 MAX_ITEMS = 1000
 MAX_COMMENT = 4000
@@ -94,10 +93,6 @@ class FeedbackItem(Feedback):
         outcome = info.data.get("outcome")
         if outcome == "accepted" and value is not None:
             raise ValueError("is only allowed when outcome is 'overridden'")
-        if outcome == "overridden" and REQUIRE_OVERRIDE_REASON:
-            comment = (value.userComment or "").strip() if value else ""
-            if value is None or (value.reason is None and not comment):
-                raise ValueError("needs a reason or a userComment when outcome is 'overridden'")
         return value
 
 

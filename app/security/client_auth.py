@@ -7,10 +7,19 @@ never logged, echoed or chained into an exception.
 
 Checks, in order: ``Bearer`` compact JWS; header ``alg`` allow-listed and asymmetric (spec:
 never ``none`` nor HMAC), ``typ`` is ``JWT``, ``kid`` present, no ``crit``; ``iss`` allow-listed;
-key from the issuer's static JWK Set, or from header ``jku`` only if that exact URL is
+key selection (spec: "CDS Services SHOULD maintain an allowlist of the ``iss`` and ``jku``
+fields"; the JWK Set is either at ``jku`` or "communicated out-of-band"): a ``kid`` found in the
+issuer's configured (out-of-band) JWK Set is verified with that key whatever ``jku`` says, and
+nothing is fetched; otherwise the set at header ``jku`` is fetched only if that exact URL is
 allow-listed for that issuer (RFC 7515 §4.1.2; anything else is refused before any fetch); the
 key type/curve must fit ``alg``; signature (PyJWT); then ``aud`` (RFC 7519 §4.1.3), ``exp``,
-``iat``, ``nbf``, lifetime, ``jti`` and finally replay, so only authentic tokens reach the store.
+``iat``, ``nbf``, lifetime and ``jti``. Replay is checked separately (:func:`consume_jti`), so a
+caller can first validate the request and only then spend the token's ``jti``;
+:func:`verify_client_jwt` does both.
+
+Every failure names its real cause: ``reason`` is a fixed label (``jku_not_allowed``,
+``jwks_fetch_failed``, ``unknown_kid``, ``bad_signature``, ...) and ``detail`` says what was
+tried (URL, kid, the fetch error); neither ever contains the token.
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeGuard
+from typing import Any, Literal, Protocol, TypeGuard
 from urllib.parse import urlsplit
 
 import httpx
@@ -43,6 +52,9 @@ __all__ = [
     "JwksFetcher",
     "ReplayStore",
     "TrustedIssuer",
+    "authenticate_client_jwt",
+    "consume_jti",
+    "spend_jti",
     "verify_client_jwt",
 ]
 
@@ -70,11 +82,25 @@ JwksFetcher = Callable[[str], Awaitable[dict[str, Any]]]
 
 
 class AuthError(Exception):
-    """Client authentication failed; ``reason`` is a short internal label, never the token."""
+    """Client authentication failed; ``reason`` is a short fixed label and ``detail`` (optional)
+    says what was tried, for the log. Neither ever contains the token."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, detail: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.detail = detail
+
+
+def _shown(value: object, limit: int = 200) -> str:
+    """A header value for a log line: repr (no control characters), truncated."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _cause(exc: BaseException) -> str:
+    """Why a fetch failed, for the log: the exception type and its (truncated) message."""
+    message = str(exc).replace("\n", " ")[:200]
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 # --------------------------------------------------------------------------- configuration
@@ -127,7 +153,10 @@ def _index_jwks(jwks: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 class TrustedIssuer(BaseModel):
-    """One allow-listed CDS Client issuer (spec: allowlist of ``iss`` and ``jku`` URLs)."""
+    """One allow-listed CDS Client issuer (spec: allowlist of ``iss`` and ``jku`` URLs).
+
+    ``role``: ``client`` (default) sees only its own audit records, cards and analytics;
+    ``admin`` may read every issuer's (it posts feedback only on its own cards)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -135,6 +164,7 @@ class TrustedIssuer(BaseModel):
     jwks: dict[str, Any] | None = None
     jku_allow: list[str] = Field(default_factory=list)
     fhir_servers: list[str] = Field(default_factory=list)
+    role: Literal["client", "admin"] = "client"
 
     @field_validator("jwks")
     @classmethod
@@ -311,6 +341,12 @@ class _CachedSet:
     fetched_at: float
 
 
+@dataclass(slots=True)
+class _Attempt:
+    at: float
+    failure: str | None  # why the last fetch failed; None when it succeeded
+
+
 class JwksCache:
     """Per-URL JWK Set cache for allow-listed ``jku`` URLs (RFC 7515 §4.1.2, key rotation).
 
@@ -333,7 +369,7 @@ class JwksCache:
         self._min_refetch = min_refetch_seconds
         self._clock = clock
         self._sets: dict[str, _CachedSet] = {}
-        self._last_attempt: dict[str, float] = {}
+        self._last_attempt: dict[str, _Attempt] = {}
         self._locks: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = {}
 
     @classmethod
@@ -355,8 +391,11 @@ class JwksCache:
             self._locks[url] = held
         return held[1]
 
-    async def get_key(self, url: str, kid: str) -> dict[str, Any] | None:
-        """The JWK with ``kid`` from the set at ``url``, or None if unavailable."""
+    async def get_key(self, url: str, kid: str) -> dict[str, Any]:
+        """The JWK with ``kid`` from the set at ``url``. Raises :class:`AuthError`
+        ``jwks_fetch_failed`` (the fetch or its document failed now, or failed at the last
+        attempt and the next is not due yet; ``detail`` has the cause) or ``unknown_kid``
+        (the set was read and has no such key)."""
         async with self._lock_for(url):
             now = self._clock()
             cached = self._sets.get(url)
@@ -364,15 +403,32 @@ class JwksCache:
             if fresh is not None and kid in fresh.keys:
                 return fresh.keys[kid]
             last = self._last_attempt.get(url)
-            if last is not None and now - last < self._min_refetch:
-                return None
-            self._last_attempt[url] = now
+            if last is not None and now - last.at < self._min_refetch:
+                wait = self._min_refetch - (now - last.at)
+                if last.failure is not None:
+                    raise AuthError(
+                        "jwks_fetch_failed",
+                        f"JWK Set {url}: last fetch {now - last.at:.0f} s ago failed "
+                        f"({last.failure}); next attempt in {wait:.0f} s",
+                    )
+                raise AuthError(
+                    "unknown_kid",
+                    f"kid {_shown(kid)} not in the JWK Set fetched from {url} "
+                    f"{now - last.at:.0f} s ago; next refetch in {wait:.0f} s",
+                )
             try:
                 keys = _index_jwks(await self._fetcher(url))
-            except Exception:  # any fetch/parse failure means "no key": fail closed
-                return None
+            except Exception as exc:  # any fetch/parse failure means "no key": fail closed
+                failure = _cause(exc)
+                self._last_attempt[url] = _Attempt(now, failure)
+                raise AuthError("jwks_fetch_failed", f"JWK Set {url}: {failure}") from None
+            self._last_attempt[url] = _Attempt(now, None)
             self._sets[url] = _CachedSet(keys, now)
-            return keys.get(kid)
+            if kid not in keys:
+                raise AuthError(
+                    "unknown_kid", f"kid {_shown(kid)} not in the JWK Set just fetched from {url}"
+                )
+            return keys[kid]
 
 
 # --------------------------------------------------------------------------- verification
@@ -415,18 +471,29 @@ def _short_str(value: object) -> TypeGuard[str]:
 async def _find_jwk(
     issuer: TrustedIssuer, header: Mapping[str, Any], kid: str, jwks_cache: JwksCache
 ) -> dict[str, Any]:
+    """The issuer's key for ``kid``: its configured (out-of-band) JWK Set first, whatever
+    ``jku`` says; else the set at ``jku`` when that URL is allow-listed for the issuer."""
+    static = _index_jwks(issuer.jwks) if issuer.jwks is not None else {}
+    if kid in static:
+        return static[kid]
     jku = header.get("jku")
-    if jku is not None:
-        if not isinstance(jku, str) or jku not in issuer.jku_allow:
-            raise AuthError("jku_not_allowed")
-        jwk = await jwks_cache.get_key(jku, kid)
-    elif issuer.jwks is not None:
-        jwk = _index_jwks(issuer.jwks).get(kid)
-    else:
-        raise AuthError("no_key_source")
-    if jwk is None:
-        raise AuthError("unknown_kid")
-    return jwk
+    if jku is None:
+        if issuer.jwks is None:
+            raise AuthError(
+                "no_key_source",
+                f"no jku header and no configured JWK Set for issuer {_shown(issuer.iss)}",
+            )
+        raise AuthError(
+            "unknown_kid",
+            f"kid {_shown(kid)} not in the configured JWK Set of {_shown(issuer.iss)}, no jku",
+        )
+    if not isinstance(jku, str) or jku not in issuer.jku_allow:
+        raise AuthError(
+            "jku_not_allowed",
+            f"kid {_shown(kid)} not configured and jku {_shown(jku)} is not allow-listed "
+            f"for issuer {_shown(issuer.iss)}",
+        )
+    return await jwks_cache.get_key(jku, kid)
 
 
 def _verification_key(jwk: Mapping[str, Any], alg: str) -> jwt.PyJWK:
@@ -500,28 +567,24 @@ def _check_claims(
     return ClientIdentity(iss=iss, sub=sub, jti=jti, expires_at=math.ceil(exp), tenant=tenant)
 
 
-async def verify_client_jwt(
+async def authenticate_client_jwt(
     authorization: str | None,
     *,
     audience: str,
     config: AuthConfig,
-    replay: ReplayStore,
     jwks_cache: JwksCache,
     now: Callable[[], float] = time.time,
 ) -> ClientIdentity:
-    """Authenticate a CDS Client from ``Authorization: Bearer <JWT>`` (§ Trusting CDS Clients).
-
-    ``audience`` is the URL of the CDS Service endpoint being invoked. Raises
-    :class:`AuthError` on any failure. The ``(iss, jti)`` pair is remembered until
-    ``exp + leeway`` so a token cannot be replayed while it would still be accepted.
-    """
+    """Every check of § Trusting CDS Clients except replay: the returned identity is authentic
+    but its ``jti`` is not spent yet (call :func:`consume_jti` once the request is accepted).
+    Raises :class:`AuthError`."""
     token = _bearer_token(authorization)
     header_b64, payload_b64, _ = token.split(".")
     header = _segment(header_b64)
 
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in config.algorithms or alg not in _ALG_KEY_TYPES:
-        raise AuthError("alg_not_allowed")
+        raise AuthError("alg_not_allowed", f"alg {_shown(alg)}")
     typ = header.get("typ")
     if not isinstance(typ, str) or typ.upper() != "JWT":
         raise AuthError("bad_typ")
@@ -534,7 +597,7 @@ async def verify_client_jwt(
     iss = _segment(payload_b64).get("iss")
     issuer = config.issuer(iss) if isinstance(iss, str) else None
     if issuer is None:
-        raise AuthError("untrusted_iss")
+        raise AuthError("untrusted_iss", f"iss {_shown(iss)}")
 
     key = _verification_key(await _find_jwk(issuer, header, kid, jwks_cache), alg)
     try:
@@ -544,20 +607,50 @@ async def verify_client_jwt(
             algorithms=[alg],
             options={"verify_signature": True, "enforce_minimum_key_length": True},
         )
-    except jwt.PyJWTError:
-        raise AuthError("bad_signature") from None
+    except jwt.PyJWTError as exc:
+        raise AuthError(
+            "bad_signature", f"kid {_shown(kid)} of {_shown(issuer.iss)}: {type(exc).__name__}"
+        ) from None
 
-    identity = _check_claims(
+    return _check_claims(
         _json_object(verified["payload"]),
         iss=issuer.iss,
         audience=audience,
         config=config,
         now=now(),
     )
-    # the store may be a database: keep its transaction off the event loop
-    seen = await run_in_threadpool(
-        replay.seen, identity.iss, identity.jti, identity.expires_at + config.leeway_seconds
+
+
+def spend_jti(identity: ClientIdentity, *, config: AuthConfig, replay: ReplayStore) -> None:
+    """Spend the token's ``jti`` (blocking: the store may be a database): remembered until
+    ``exp + leeway`` so it cannot be replayed while it would still be accepted. Raises
+    :class:`AuthError` ``replayed_jti``."""
+    if replay.seen(identity.iss, identity.jti, identity.expires_at + config.leeway_seconds):
+        raise AuthError("replayed_jti", f"iss {_shown(identity.iss)}")
+
+
+async def consume_jti(identity: ClientIdentity, *, config: AuthConfig, replay: ReplayStore) -> None:
+    """:func:`spend_jti` off the event loop."""
+    await run_in_threadpool(spend_jti, identity, config=config, replay=replay)
+
+
+async def verify_client_jwt(
+    authorization: str | None,
+    *,
+    audience: str,
+    config: AuthConfig,
+    replay: ReplayStore,
+    jwks_cache: JwksCache,
+    now: Callable[[], float] = time.time,
+) -> ClientIdentity:
+    """Authenticate a CDS Client from ``Authorization: Bearer <JWT>`` (§ Trusting CDS Clients)
+    and spend its ``jti``: :func:`authenticate_client_jwt` then :func:`consume_jti`.
+
+    ``audience`` is the URL of the CDS Service endpoint being invoked. Raises
+    :class:`AuthError` on any failure.
+    """
+    identity = await authenticate_client_jwt(
+        authorization, audience=audience, config=config, jwks_cache=jwks_cache, now=now
     )
-    if seen:
-        raise AuthError("replayed_jti")
+    await consume_jti(identity, config=config, replay=replay)
     return identity

@@ -3,7 +3,13 @@
 On by default outside development (``Settings.auth_enabled``). ``aud`` must equal the
 configured public URL of the endpoint called (never the Host header, which a client controls).
 Any failure is a bare 401 (``WWW-Authenticate: Bearer``, empty body); the reason is logged as a
-short label, never with the token.
+short label with what was tried (kid, jku, fetch error), never with the token.
+
+Two steps, so that a request rejected as invalid does not spend the token: the dependency
+(:data:`ClientDep`) authenticates the token (signature, claims) without touching the replay
+store; the route calls :func:`accept_client` once the request has passed validation, which
+spends the ``jti`` (a replay is then a 401). A token sent with an invalid body can be retried
+with a corrected body.
 """
 
 from __future__ import annotations
@@ -23,14 +29,21 @@ from app.security.client_auth import (
     JwksCache,
     ReplayStore,
     TrustedIssuer,
-    verify_client_jwt,
+    authenticate_client_jwt,
+    consume_jti,
+    spend_jti,
 )
 
 log = logging.getLogger("vcf_cds.auth")
 
 
 class Unauthorized(Exception):
-    """Answered as a bare 401 by the app's exception handler."""
+    """Answered as a bare 401 by the app's exception handler; ``reason`` is the short label
+    (for the audit trail), never the token."""
+
+    def __init__(self, reason: str = "unauthorized") -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class AuthConfigError(RuntimeError):
@@ -61,29 +74,96 @@ class AuthGate:
     public_base_url: str
 
     async def verify(self, request: Request) -> ClientIdentity:
+        """The authenticated client; its ``jti`` is not spent yet (see :meth:`consume`)."""
         audience = self.public_base_url.rstrip("/") + request.url.path
         try:
-            return await verify_client_jwt(
+            return await authenticate_client_jwt(
                 request.headers.get("authorization"),
                 audience=audience,
                 config=self.config,
-                replay=self.replay,
                 jwks_cache=self.jwks,
             )
         except AuthError as exc:
-            log.info("client authentication failed: %s", exc.reason)
-            raise Unauthorized from None
+            raise _failed(exc) from None
+
+    async def consume(self, identity: ClientIdentity) -> None:
+        """Spend the token's ``jti``; a replay is :class:`Unauthorized`."""
+        try:
+            await consume_jti(identity, config=self.config, replay=self.replay)
+        except AuthError as exc:
+            raise _failed(exc) from None
+
+    def consume_blocking(self, identity: ClientIdentity) -> None:
+        """:meth:`consume` for synchronous routes (already off the event loop)."""
+        try:
+            spend_jti(identity, config=self.config, replay=self.replay)
+        except AuthError as exc:
+            raise _failed(exc) from None
 
     def issuer(self, identity: ClientIdentity) -> TrustedIssuer | None:
         return self.config.issuer(identity.iss)
 
 
+def _failed(exc: AuthError) -> Unauthorized:
+    if exc.detail:
+        log.warning("client authentication failed: %s (%s)", exc.reason, exc.detail)
+    else:
+        log.warning("client authentication failed: %s", exc.reason)
+    return Unauthorized(exc.reason)
+
+
 async def client_identity(request: Request) -> ClientIdentity | None:
-    """The verified client, or None when authentication is off (development)."""
+    """The authenticated client (its ``jti`` not yet spent), or None when authentication is
+    off (development)."""
     gate: AuthGate | None = request.app.state.auth_gate
     if gate is None:
         return None
     return await gate.verify(request)
+
+
+async def accept_client(request: Request, identity: ClientIdentity | None) -> None:
+    """Call once the request has passed validation: spends the token's ``jti`` (replay: 401).
+    A no-op when authentication is off."""
+    gate: AuthGate | None = request.app.state.auth_gate
+    if gate is not None and identity is not None:
+        await gate.consume(identity)
+
+
+def accept_client_blocking(request: Request, identity: ClientIdentity | None) -> None:
+    """:func:`accept_client` for synchronous (threadpool) routes."""
+    gate: AuthGate | None = request.app.state.auth_gate
+    if gate is not None and identity is not None:
+        gate.consume_blocking(identity)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose records a caller may read: ``iss`` None means every issuer's (an ``admin``
+    issuer, or authentication off in development)."""
+
+    iss: str | None
+
+    def allows(self, record_iss: str | None) -> bool:
+        return self.iss is None or record_iss == self.iss
+
+
+def read_scope(request: Request, identity: ClientIdentity | None) -> Scope:
+    """The records ``identity`` may read: its own issuer's, or all for an ``admin`` issuer
+    (and when authentication is off)."""
+    gate: AuthGate | None = request.app.state.auth_gate
+    if gate is None or identity is None:
+        return Scope(None)
+    issuer = gate.issuer(identity)
+    return Scope(None if issuer is not None and issuer.role == "admin" else identity.iss)
+
+
+def owner_scope(request: Request, identity: ClientIdentity | None) -> Scope:
+    """The records ``identity`` may act on (post feedback): always its own issuer's; all when
+    authentication is off."""
+    gate: AuthGate | None = request.app.state.auth_gate
+    if gate is None or identity is None:
+        return Scope(None)
+    return Scope(identity.iss)
 
 
 ClientDep = Annotated[ClientIdentity | None, Depends(client_identity)]

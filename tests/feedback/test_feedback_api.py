@@ -95,6 +95,26 @@ def test_duplicate_is_accepted_and_stored_once(client: Any, db: Session) -> None
 
 
 @pytest.mark.usefixtures("cards")
+@pytest.mark.parametrize(
+    "item",
+    [
+        overridden(CARD, code=None),  # the spec's "overridden guidance without overrideReason"
+        {**overridden(CARD, code=None), "overrideReason": {}},
+        overridden(CARD, code=None, comment="   "),
+    ],
+    ids=["no-overrideReason", "empty-overrideReason", "blank-comment"],
+)
+def test_plain_dismissal_is_stored(client: Any, db: Session, item: dict[str, Any]) -> None:
+    """CDS Hooks 2.0 "Overridden guidance": a card dismissed without a reason is feedback too;
+    it is stored (never lost) as a plain dismissal and a resend is stored once."""
+    assert post_feedback(client, [item]).status_code == 200
+    assert post_feedback(client, [item]).status_code == 200
+    [row] = rows(db)
+    assert row.outcome == "overridden" and row.card_uuid == CARD
+    assert (row.override_system, row.override_code, row.user_comment) == (None, None, None)
+
+
+@pytest.mark.usefixtures("cards")
 def test_concurrent_duplicates_are_stored_once(client: Any, db: Session) -> None:
     item = overridden(CARD, comment="concurrent")
     with ThreadPoolExecutor(8) as pool:
@@ -111,8 +131,12 @@ def test_concurrent_duplicates_are_stored_once(client: Any, db: Session) -> None
         (accepted(CARD), "acceptedSuggestions"),  # empty list
         ({**accepted(CARD, SUGG), "outcome": "ignored"}, "outcome"),
         ({**accepted(CARD, SUGG), "outcome": 1}, "outcome"),
-        (overridden(CARD, code=None), "overrideReason"),
-        (overridden(CARD, code=None, comment="  "), "overrideReason"),
+        ({**overridden(CARD, code=None), "overrideReason": "dismissed"}, "overrideReason"),
+        (
+            {**overridden(CARD, code=None), "overrideReason": {"reason": None, "userComment": 5}},
+            "userComment",
+        ),
+        ({**overridden(CARD, code=None), "outcomeTimestamp": None}, "outcomeTimestamp"),
         ({**overridden(CARD), "acceptedSuggestions": [{"id": SUGG}]}, "acceptedSuggestions"),
         ({**accepted(CARD, SUGG), "overrideReason": {"userComment": "x"}}, "overrideReason"),
         ({**overridden(CARD), "overrideReason": {"reason": {"code": "x"}}}, "system"),

@@ -181,6 +181,7 @@ def rejected(token: str | None, reason: str, **kwargs: Any) -> AuthError:
     assert error.__cause__ is None
     if token:
         assert token not in str(error) and token not in repr(error)
+        assert token not in (error.detail or "")
     return error
 
 
@@ -381,22 +382,58 @@ def test_bearer_scheme_is_case_insensitive() -> None:
 # --------------------------------------------------------------------------- jku and JWKS cache
 
 
+JKU_ONLY = make_config(issuers=[TrustedIssuer(iss=ISS, jku_allow=[JKU])])
+
+
 def test_jku_not_in_allow_list_is_never_fetched() -> None:
     fetcher = FakeFetcher(STATIC_JWKS)
     cache = JwksCache(fetcher)
-    rejected(sign(jku="https://attacker.example/jwks.json"), "jku_not_allowed", cache=cache)
-    rejected(sign(jku=JKU2), "jku_not_allowed", cache=cache)  # allowed only for ISS2
+    error = rejected(
+        sign(kid="not-configured", jku="https://attacker.example/jwks.json"),
+        "jku_not_allowed",
+        cache=cache,
+    )
+    assert "https://attacker.example/jwks.json" in (error.detail or "")
+    # allowed only for ISS2
+    rejected(sign(kid="not-configured", jku=JKU2), "jku_not_allowed", cache=cache)
     rejected(
-        sign(jku="http://ehr.example.com/.well-known/jwks.json"), "jku_not_allowed", cache=cache
+        sign(kid="not-configured", jku="http://ehr.example.com/.well-known/jwks.json"),
+        "jku_not_allowed",
+        cache=cache,
     )
     assert fetcher.calls == []
+
+
+@pytest.mark.parametrize(
+    "jku",
+    [
+        "https://attacker.example/jwks.json",  # not allow-listed
+        JKU,  # allow-listed (unreachable here: it must not even be tried)
+        "https://sandbox.cds-hooks.org/.well-known/jwks.json",
+    ],
+)
+def test_configured_kid_is_verified_with_the_configured_key_whatever_jku_says(jku: str) -> None:
+    """Spec: the JWK Set is at ``jku`` or communicated out-of-band; a kid configured out of
+    band is verified with that key and nothing is fetched."""
+    fetcher = FakeFetcher(httpx.ConnectError("must not be called"))
+    cache = JwksCache(fetcher)
+    assert verify(sign(jku=jku), cache=cache).iss == ISS
+    assert verify(sign(key=RSA_KEY, alg="RS384", kid="rsa-1", jku=jku), cache=cache).iss == ISS
+    # the configured key decides: a token signed by another key under that kid is refused
+    rejected(sign(key=OTHER_KEY, jku=jku), "bad_signature", cache=cache)
+    assert fetcher.calls == []
+
+
+def test_kid_neither_configured_nor_behind_a_jku_is_unknown() -> None:
+    error = rejected(sign(kid="nope"), "unknown_kid")
+    assert "'nope'" in (error.detail or "")
 
 
 def test_allow_listed_jku_is_fetched_once_and_cached() -> None:
     fetcher = FakeFetcher(STATIC_JWKS)
     cache = JwksCache(fetcher, clock=Clock(0.0))
-    verify(sign(jku=JKU), cache=cache)
-    verify(sign(key=RSA_KEY, alg="RS384", kid="rsa-1", jku=JKU), cache=cache)
+    verify(sign(jku=JKU), config=JKU_ONLY, cache=cache)
+    verify(sign(key=RSA_KEY, alg="RS384", kid="rsa-1", jku=JKU), config=JKU_ONLY, cache=cache)
     assert fetcher.calls == [JKU]
 
 
@@ -404,9 +441,9 @@ def test_cached_set_expires_after_cache_seconds() -> None:
     fetcher = FakeFetcher(STATIC_JWKS)
     clock = Clock(0.0)
     cache = JwksCache.from_config(CONFIG, fetcher, clock=clock)
-    verify(sign(jku=JKU), cache=cache)
+    verify(sign(jku=JKU), config=JKU_ONLY, cache=cache)
     clock.t = CONFIG.jwks_cache_seconds + 1
-    verify(sign(jku=JKU), cache=cache)
+    verify(sign(jku=JKU), config=JKU_ONLY, cache=cache)
     assert fetcher.calls == [JKU, JKU]
 
 
@@ -415,7 +452,7 @@ def test_key_rotation_refetches_at_most_once_per_interval() -> None:
         ec.generate_private_key(ec.SECP384R1()),
         ec.generate_private_key(ec.SECP384R1()),
     )
-    config = make_config(issuers=[TrustedIssuer(iss=ISS, jku_allow=[JKU])])
+    config = JKU_ONLY
     fetcher = FakeFetcher({"keys": [ec_jwk(old_key, "k-old")]})
     clock = Clock(0.0)
     cache = JwksCache(fetcher, clock=clock)
@@ -454,17 +491,26 @@ def test_key_rotation_refetches_at_most_once_per_interval() -> None:
     assert len(fetcher.calls) == 3
 
 
-def test_failed_fetch_is_rejected_and_rate_limited() -> None:
-    fetcher = FakeFetcher(httpx.ConnectError("down"))
+def test_failed_fetch_is_rejected_with_its_cause_and_rate_limited() -> None:
+    fetcher = FakeFetcher(httpx.ConnectError("connection refused"))
     clock = Clock(0.0)
     cache = JwksCache(fetcher, clock=clock)
-    rejected(sign(jku=JKU), "unknown_kid", cache=cache)
-    rejected(sign(jku=JKU), "unknown_kid", cache=cache)
+    error = rejected(sign(jku=JKU), "jwks_fetch_failed", config=JKU_ONLY, cache=cache)
+    assert "ConnectError: connection refused" in (error.detail or "") and JKU in error.detail
+    # within the refetch interval: not fetched again, the last failure is still the reason
+    error = rejected(sign(jku=JKU), "jwks_fetch_failed", config=JKU_ONLY, cache=cache)
+    assert "last fetch" in (error.detail or "") and "ConnectError" in error.detail
     assert len(fetcher.calls) == 1
     fetcher.document = {"keys": "not-a-list"}
     clock.t = 61.0
-    rejected(sign(jku=JKU), "unknown_kid", cache=cache)
+    error = rejected(sign(jku=JKU), "jwks_fetch_failed", config=JKU_ONLY, cache=cache)
+    assert "ValueError" in (error.detail or "")
     assert len(fetcher.calls) == 2
+    fetcher.document = {"keys": [ec_jwk(OTHER_KEY, "other-1")]}
+    clock.t = 122.0
+    error = rejected(sign(jku=JKU), "unknown_kid", config=JKU_ONLY, cache=cache)
+    assert "just fetched" in (error.detail or "")
+    assert len(fetcher.calls) == 3
 
 
 # --------------------------------------------------------------------------- default fetcher

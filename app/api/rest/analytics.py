@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from app.api.deps import KnowledgeDep
 from app.api.errors import FieldError
@@ -14,7 +14,7 @@ from app.db.feedback_repo import Window
 from app.db.session import SessionDep
 from app.feedback.analytics import AnalyticsResponse, build_analytics
 from app.feedback.timestamps import Timestamp
-from app.security.gate import ClientDep
+from app.security.gate import ClientDep, accept_client_blocking, read_scope
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 
@@ -25,7 +25,8 @@ router = APIRouter(prefix="/analytics", tags=["analytics"])
     responses={401: {"description": "Client authentication failed (bare 401)"}},
 )
 def analytics(
-    _client: ClientDep,
+    request: Request,
+    client: ClientDep,
     session: SessionDep,
     knowledge: KnowledgeDep,
     since: Annotated[
@@ -37,10 +38,13 @@ def analytics(
     service: Annotated[str | None, Query(description="Only this CDS service id")] = None,
 ) -> AnalyticsResponse:
     """Per card topic and overall: cards issued, feedback, accepted and overridden counts and
-    rates, override reasons by count; and the share of orders that could not be rated."""
+    rates, override reasons by count; and the share of orders that could not be rated. Only
+    the calling client's consults are counted (every client's for an admin issuer)."""
     if since is not None and until is not None and until <= since:
         raise FieldError(["query", "until"], "must be later than since")
     if service is not None and service_catalog().get(service) is None:
         raise FieldError(["query", "service"], "is not a CDS service of this server")
-    window = Window(since=since, until=until, service=service)
+    accept_client_blocking(request, client)
+    scope = read_scope(request, client)
+    window = Window(since=since, until=until, service=service, client_iss=scope.iss)
     return build_analytics(session, window, knowledge.version)

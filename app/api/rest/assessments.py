@@ -18,7 +18,7 @@ from app.cds_hooks.models import dump_response
 from app.decision import decide
 from app.fhir.adapter import unpack
 from app.observability.metrics import app_metrics
-from app.security.gate import ClientDep
+from app.security.gate import ClientDep, accept_client
 
 router = APIRouter(tags=["assessments"])
 
@@ -105,7 +105,7 @@ async def create_assessment(
     request: Request,
     knowledge: KnowledgeDep,
     settings: SettingsDep,
-    _client: ClientDep,
+    client: ClientDep,
     complete: Annotated[list[str], Query(description=COMPLETE_DOC)] = [],  # noqa: B006
 ) -> JSONResponse:
     """Assess a patient from a Bundle; draft ServiceRequests (status draft) are rated. The body
@@ -134,6 +134,8 @@ async def create_assessment(
     unknown = [k for k in complete if k not in RECORD_KINDS]
     if unknown:
         return _error(["query", "complete"], f"unknown record kind(s): {', '.join(unknown)}")
+    # the request is valid: only now is the token's jti spent (a 400 above can be retried)
+    await accept_client(request, client)
     resources, issues = unpack(body, "Bundle")
     drafts = [
         r
@@ -177,6 +179,7 @@ async def create_assessment(
         raw_input=original,
         started=started,
         response_body=response,
+        client_iss=client.iss if client else None,
     )
     return JSONResponse(out)
 

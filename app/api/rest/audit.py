@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.api.errors import field_detail
 from app.db import audit_repo
 from app.db.session import SessionDep
-from app.security.gate import ClientDep
+from app.security.gate import ClientDep, accept_client_blocking, read_scope
 
 router = APIRouter(tags=["audit"])
+_CONSULT_ID_MAX = 64  # audit_record.consult_id
 
 
 class AuditRecordOut(BaseModel):
@@ -36,6 +37,8 @@ class AuditRecordOut(BaseModel):
     system_actions: list[dict[str, Any]]
     orders_rated: int
     orders_unrated: int
+    status_code: int = Field(description="200, or 401 / 412 for a rejected call")
+    error: str | None = Field(description="Why the call was rejected (short label)")
 
     @field_validator("created_at")
     @classmethod
@@ -44,18 +47,30 @@ class AuditRecordOut(BaseModel):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _possible_id(consult_id: str) -> bool:
+    """Whether ``consult_id`` could be a stored consult id (fits the column, printable)."""
+    return 0 < len(consult_id) <= _CONSULT_ID_MAX and consult_id.isprintable()
+
+
 @router.get(
     "/audit/{consult_id}",
     response_model=AuditRecordOut,
     responses={
         401: {"description": "Client authentication failed (bare 401)"},
-        404: {"description": "No audit record for this consult id"},
+        404: {"description": "No audit record for this consult id that this client may read"},
     },
 )
-def get_audit_record(consult_id: str, session: SessionDep, _client: ClientDep) -> AuditRecordOut:
-    """The audit record of one consult (the urn:uuid in the PAMA rating extension)."""
-    record = audit_repo.get_record(session, consult_id)
-    if record is None:
+def get_audit_record(
+    consult_id: str, request: Request, session: SessionDep, client: ClientDep
+) -> AuditRecordOut:
+    """The audit record of one consult (the urn:uuid in the PAMA rating extension). A client
+    reads only its own records (an admin issuer reads all); any other id is a 404, the same
+    as an id never stored."""
+    accept_client_blocking(request, client)
+    scope = read_scope(request, client)
+    # an id that cannot be stored (NUL: PostgreSQL refuses it in a query) was never issued
+    record = audit_repo.get_record(session, consult_id) if _possible_id(consult_id) else None
+    if record is None or not scope.allows(record.client_iss):
         raise HTTPException(
             404,
             detail=[field_detail(["path", "consult_id"], "no audit record", "not_found")],

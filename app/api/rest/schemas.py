@@ -1,11 +1,12 @@
 """Request/response models of the REST API (shared/spec/api.md). snake_case, closed enums,
-unknown fields rejected so a typo is an error rather than a silently unknown input."""
+unknown fields rejected so a typo is an error rather than a silently unknown input. Request
+booleans are strict: only JSON ``true``/``false`` (or ``null``), never ``0``, ``1`` or ``"no"``."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 Category = Literal["stable", "potentially_unstable", "unstable"]
 
@@ -61,13 +62,13 @@ class SinsResponse(Versioned):
 class MriScoreRequest(Closed):
     signal_pattern: Literal["round", "diffuse", "band"] | None = None
     posterior_border: Literal["convex", "sharp"] | None = None
-    fluid_cleft: bool | None = None
-    signal_asymmetry: bool | None = None
-    pedicle_involvement: bool | None = None
+    fluid_cleft: StrictBool | None = None
+    signal_asymmetry: StrictBool | None = None
+    pedicle_involvement: StrictBool | None = None
     posterior_wall_axial: Literal["double-peaked", "single-peaked"] | None = None
-    contrast_enhancement: bool | None = None
-    cord_compression: bool | None = None
-    paraspinal_mass: bool | None = None
+    contrast_enhancement: StrictBool | None = None
+    cord_compression: StrictBool | None = None
+    paraspinal_mass: StrictBool | None = None
 
 
 class MriScoreResponse(Versioned):
@@ -135,18 +136,18 @@ class EsccResponse(Versioned):
 
 
 class ClinicalStateRequest(Closed):
-    vcf_present: bool | None = None
-    vcf_new: bool | None = None
-    symptomatic: bool | None = None
-    malignancy_history: bool | None = None
-    prior_vcf_treatment: bool | None = None
-    multiple_vcfs: bool | None = None
+    vcf_present: StrictBool | None = None
+    vcf_new: StrictBool | None = None
+    symptomatic: StrictBool | None = None
+    malignancy_history: StrictBool | None = None
+    prior_vcf_treatment: StrictBool | None = None
+    multiple_vcfs: StrictBool | None = None
     etiology: Literal["osteoporotic", "pathological", "unknown"] = "unknown"
-    marrow_edema_or_cleft: bool | None = None
-    worsening_pain: bool | None = None
-    deformity: bool | None = None
-    pulmonary_dysfunction: bool | None = None
-    mechanical_pain: bool | None = None
+    marrow_edema_or_cleft: StrictBool | None = None
+    worsening_pain: StrictBool | None = None
+    deformity: StrictBool | None = None
+    pulmonary_dysfunction: StrictBool | None = None
+    mechanical_pain: StrictBool | None = None
 
 
 class VariantStatusOut(BaseModel):
