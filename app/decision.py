@@ -55,6 +55,7 @@ def decide(
         consult_id=consult_id,
         selections=selections,
         mirror_system_actions=settings.mirror_system_actions,
+        swap_actions=settings.swap_actions,
     )
     response = CardBuilder(knowledge, ctx, coding_for).build(assessment)
     return Decision(consult_id, assessment, response, coverage)

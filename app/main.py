@@ -18,6 +18,7 @@ from app.api import (
     fhir_routes,
     metrics_routes,
 )
+from app.api.docs_ui import install_docs
 from app.api.errors import install_error_handlers
 from app.api.headers import KnowledgeVersionHeader
 from app.api.limits import BodyLimitMiddleware, JsonDepthMiddleware
@@ -95,6 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served from packaged assets by install_docs, never from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.knowledge = knowledge
@@ -137,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
     install_openapi(app)
+    install_docs(app)
     return app
 
 

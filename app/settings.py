@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     )
     refetch_on_operation_outcome: bool = True
     mirror_system_actions: bool = False  # also under response.extension for pre-2.0 clients
+    # swap suggestions: one update of the draft order (Argonaut PAMA) or delete + create
+    swap_actions: Literal["update", "delete-create"] = "update"
 
     # audit trail
     audit_secret: SecretStr | None = Field(

@@ -14,16 +14,22 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
 
-from app.assessment.orders import OrderRating
+from app.assessment.orders import OrderRating, pama_for
 from app.assessment.service import Assessment
 from app.cards.codes import CardCodes, card_codes
 from app.cards.prune import prune_empty
 from app.cards.text import md, plural, short_procedure, summary, table
 from app.cds_hooks.models import Action, Card, CdsResponse, Coding, Link, Source, Suggestion
+from app.clinical.appropriateness import Alternative
 from app.clinical.findings import DraftOrder
 from app.knowledge.schema import Knowledge
 
 Hook = Literal["order-select", "order-sign", "patient-view", "assessment"]
+# How a swap suggestion changes the draft order (settings.swap_actions)
+SwapActions = Literal["update", "delete-create"]
+# Elements of a draft ServiceRequest that describe the ordered procedure itself: an update to
+# the alternative replaces ``code`` and drops these (they belonged to the original procedure).
+PROCEDURE_ELEMENTS = ("code", "orderDetail")
 # (procedure name, draft order) -> a Coding for the alternative order in the same body region
 CodingFor = Callable[[str, DraftOrder], dict[str, str] | None]
 
@@ -53,6 +59,7 @@ class CardContext:
     consult_id: str  # urn:uuid:..., also the audit key
     selections: frozenset[str] | None = None  # order-select: only these orders
     mirror_system_actions: bool = False
+    swap_actions: SwapActions = "update"
 
 
 class CardBuilder:
@@ -205,7 +212,7 @@ class CardBuilder:
         text = f"{short_procedure(proc)}: {category} ({lo}-{hi}) under ACR Variant {r.variant}"
         extra: dict[str, Any] = {}
         if category != "Usually Appropriate" and r.alternatives:
-            suggestions = [s for alt in r.alternatives if (s := self.swap(o.order, alt.name))]
+            suggestions = [s for alt in r.alternatives if (s := self.swap(o.order, alt))]
             if suggestions:
                 extra = {
                     "suggestions": suggestions,
@@ -260,38 +267,93 @@ class CardBuilder:
             ("Accepted order codes", "/explain/topics/order-appropriateness"),
         )
 
-    def swap(self, order: DraftOrder, alternative: str) -> Suggestion | None:
-        """Suggestion: delete the draft order and create the alternative (same patient, same
-        body region); None when no orderable code exists for the alternative."""
-        coding = self.coding_for(alternative, order)
+    def swap(self, order: DraftOrder, alternative: Alternative) -> Suggestion | None:
+        """Suggestion to order ``alternative`` instead of the draft (same patient, same body
+        region); None when no orderable code exists for the alternative.
+
+        Default (``swap_actions="update"``, Argonaut "CDS Hooks for PAMA"): ONE ``update`` of
+        the draft ServiceRequest, same id, the alternative's code and its pre-calculated rating
+        - what EHRs that apply only ``update`` actions to draft orders (the CDS Hooks sandbox's
+        PAMA screen) can accept. ``"delete-create"``: delete the draft and create a new one."""
+        coding = self.coding_for(alternative.name, order)
         if coding is None:
             return None
-        raw = order.resource
-        new: dict[str, Any] = {
-            "resourceType": "ServiceRequest",
-            "status": "draft",
-            "intent": raw.get("intent") or "order",
-            "code": {"coding": [coding], "text": alternative},
-        }
-        for key in (
-            "subject",
-            "encounter",
-            "bodySite",
-            "reasonCode",
-            "reasonReference",
-            "requester",
-        ):
-            if raw.get(key):
-                new[key] = prune_empty(raw[key])  # a copy: the draft is never shared
+        code = {"coding": [coding], "text": alternative.name}
         ref = f"{order.resource_type}/{order.resource_id}"
-        return Suggestion(
-            label=summary(f"Order {short_procedure(alternative)} instead"),
-            uuid=str(uuid.uuid4()),
-            actions=[
+        label = summary(f"Order {short_procedure(alternative.name)} instead")
+        if self.ctx.swap_actions == "update" and order.resource_type == "ServiceRequest":
+            resource = {
+                k: v for k, v in prune_empty(order.resource).items() if k not in PROCEDURE_ELEMENTS
+            }  # a copy: the draft is never shared
+            resource["id"] = order.resource_id
+            resource["code"] = code
+            resource["extension"] = self.pama_extensions(
+                resource.get("extension"),
+                pama_for(alternative.category),
+                alternative.category,
+                alternative.rating_range,
+            )
+            actions = [
+                Action(
+                    type="update",
+                    description=f"Change the draft order {ref} to {alternative.name}",
+                    resource=resource,
+                )
+            ]
+        else:
+            raw = order.resource
+            new: dict[str, Any] = {
+                "resourceType": "ServiceRequest",
+                "status": "draft",
+                "intent": raw.get("intent") or "order",
+                "code": code,
+            }
+            for key in (
+                "subject",
+                "encounter",
+                "bodySite",
+                "reasonCode",
+                "reasonReference",
+                "requester",
+            ):
+                if raw.get(key):
+                    new[key] = prune_empty(raw[key])  # a copy: the draft is never shared
+            actions = [
                 Action(type="delete", description=f"Remove the draft order {ref}", resourceId=ref),
-                Action(type="create", description=f"Order {alternative}", resource=new),
-            ],
-        )
+                Action(type="create", description=f"Order {alternative.name}", resource=new),
+            ]
+        return Suggestion(label=label, uuid=str(uuid.uuid4()), actions=actions)
+
+    def pama_extensions(
+        self,
+        existing: Any,
+        rating: str,
+        category: str | None,
+        rating_range: tuple[int, int] | None,
+    ) -> list[Any]:
+        """``existing`` extensions without ours, plus the pama-rating (with the HL7
+        appropriateness-score of the category when rated) and the consult id."""
+        pama = self.codes.pama
+        codings = [{"system": pama.rating_system, "code": rating}]
+        if category and rating_range:
+            codings.append(
+                {
+                    "system": pama.appropriateness_score_system,
+                    "code": pama.score_code(rating_range),
+                    "display": category,
+                }
+            )
+        ext = [
+            e
+            for e in (existing if isinstance(existing, list) else [])
+            if isinstance(e, dict)
+            and e.get("url") not in (pama.rating_extension, pama.consult_extension)
+        ]
+        return [
+            *ext,
+            {"url": pama.rating_extension, "valueCodeableConcept": {"coding": codings}},
+            {"url": pama.consult_extension, "valueUri": self.ctx.consult_id},
+        ]
 
     def rating_action(self, o: OrderRating) -> Action | None:
         """Argonaut PAMA: update the draft ServiceRequest with the rating and the consult id.

@@ -278,6 +278,23 @@ def test_create_and_update_carry_a_resource_with_resource_type() -> None:
     assert violations(card) == []
 
 
+def test_swap_as_one_update_or_as_delete_and_create_are_both_valid() -> None:
+    """Swap suggestions come in two shapes (settings.swap_actions): one ``update`` of the draft
+    order (Argonaut PAMA; the default) or ``delete`` + ``create``; the rules accept both."""
+    update_only = valid_card()
+    update_only["suggestions"][0]["actions"] = [
+        {
+            "type": "update",
+            "description": "Change the draft order to radiography of the thoracolumbar spine",
+            "resource": {"resourceType": "ServiceRequest", "id": "draft-mri-1", "status": "draft"},
+        }
+    ]
+    assert violations(update_only) == []
+    assert violations(valid_card()) == []  # delete + create
+    del update_only["suggestions"][0]["actions"][0]["resource"]["id"]
+    assert_rejected(update_only, "$.cards[0].suggestions[0].actions[0].resource.id", "required")
+
+
 def test_override_reasons_are_codings_with_display() -> None:
     for field in ("code", "system", "display"):
         card = valid_card()

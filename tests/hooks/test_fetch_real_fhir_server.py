@@ -65,8 +65,9 @@ def test_order_select_fetches_everything_from_the_fhir_server(
     [card] = cards_with(body, "order-appropriateness")
     # fetched: VCF at L3, new, symptomatic, Conditions read with no malignancy -> Variant 1
     assert "Usually Not Appropriate" in card["summary"] and "Variant 1" in card["summary"]
-    created = card["suggestions"][0]["actions"][1]["resource"]
-    assert created["code"]["coding"][0]["code"] == "72148"
+    [update] = card["suggestions"][0]["actions"]  # one update of the draft (Argonaut PAMA)
+    assert update["resource"]["id"] == "sr1"
+    assert update["resource"]["code"]["coding"][0]["code"] == "72148"
     assert body["systemActions"][0]["resource"]["id"] == "sr1"
 
 

@@ -32,9 +32,16 @@ def rating_of(body: dict[str, Any], order_id: str) -> dict[str, str]:
 
 
 def test_v1_contrast_mri_is_usually_not_appropriate_with_swaps(post_hook: Any) -> None:
+    # Golden shape changed (issue 10, point 3): a swap is now ONE `update` of the draft
+    # ServiceRequest (same id, the alternative's code and its rating; Argonaut "CDS Hooks for
+    # PAMA"), not delete + create, because EHRs such as the CDS Hooks sandbox's PAMA screen apply
+    # only `update` actions to draft orders. delete + create stays available (swap_actions).
+    draft_order = draft("sr1", *MRI_WWO_LUMBAR)
+    draft_order["encounter"] = {"reference": "Encounter/e1"}
+    draft_order["orderDetail"] = [{"text": "with and without gadolinium"}]
     req = hook_request(
         "order-select", v1_observations(), conditions=[condition("c-op", "M81.0")],
-        drafts=[draft("sr1", *MRI_WWO_LUMBAR)],
+        drafts=[draft_order],
     )  # fmt: skip
     body = checked(post_hook("vcf-order-select", req))
     [card] = cards_with(body, "order-appropriateness")
@@ -44,6 +51,49 @@ def test_v1_contrast_mri_is_usually_not_appropriate_with_swaps(post_hook: Any) -
     assert all(r["display"] for r in card["overrideReasons"])
     labels = [s["label"] for s in card["suggestions"]]
     assert len(labels) == 2 and "MRI spine without IV contrast" in labels[0]
+    [update] = card["suggestions"][0]["actions"]
+    assert update["type"] == "update" and "resourceId" not in update
+    changed = update["resource"]
+    # the same draft order (id, status, intent, subject, encounter), only the procedure changed
+    assert (changed["resourceType"], changed["id"]) == ("ServiceRequest", "sr1")
+    assert changed["status"] == "draft" and changed["intent"] == "order"
+    assert changed["subject"] == {"reference": "Patient/p1"}
+    assert changed["encounter"] == {"reference": "Encounter/e1"}
+    assert changed["code"]["coding"][0]["code"] == MRI_WO_LUMBAR  # same body region (lumbar)
+    assert "orderDetail" not in changed  # it described the contrast study, not the alternative
+    # the alternative's pre-calculated rating, under the consult id of this response
+    assert rating_of({"systemActions": [update]}, "ServiceRequest/sr1") == {
+        "pama-rating": "appropriate",
+        "appropriateness-score": "appropriate",
+    }
+    [second] = card["suggestions"][1]["actions"]
+    assert second["type"] == "update" and second["resource"]["id"] == "sr1"
+    assert second["resource"]["code"]["coding"][0]["code"] == CT_WO_LUMBAR
+    assert "ServiceRequest/sr1" in card["detail"]
+    # the rating of the draft as ordered is unchanged
+    assert rating_of(body, "ServiceRequest/sr1") == {
+        "pama-rating": "not-appropriate",
+        "appropriateness-score": "inappropriate",
+    }
+    assert (
+        req["context"]["draftOrders"]["entry"][0]["resource"]["code"]["coding"][0]["code"]
+        == (MRI_WWO_LUMBAR[0])
+    )  # the request's draft is never modified in place
+
+
+def test_swap_as_delete_and_create_when_configured(settings: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    req = hook_request(
+        "order-select", v1_observations(), conditions=[condition("c-op", "M81.0")],
+        drafts=[draft("sr1", *MRI_WWO_LUMBAR)],
+    )  # fmt: skip
+    app = create_app(settings.model_copy(update={"swap_actions": "delete-create"}))
+    with TestClient(app) as client:
+        body = checked(client.post("/cds-services/vcf-order-select", json=req))
+    [card] = cards_with(body, "order-appropriateness")
     first = card["suggestions"][0]["actions"]
     assert first[0] == {
         "type": "delete",
@@ -51,17 +101,35 @@ def test_v1_contrast_mri_is_usually_not_appropriate_with_swaps(post_hook: Any) -
         "resourceId": "ServiceRequest/sr1",
     }
     created = first[1]["resource"]
+    assert first[1]["type"] == "create" and "id" not in created
     assert created["code"]["coding"][0]["code"] == MRI_WO_LUMBAR  # same body region (lumbar)
     assert created["subject"] == {"reference": "Patient/p1"}
     assert (
         card["suggestions"][1]["actions"][1]["resource"]["code"]["coding"][0]["code"]
         == CT_WO_LUMBAR
     )
-    assert "ServiceRequest/sr1" in card["detail"]
-    assert rating_of(body, "ServiceRequest/sr1") == {
-        "pama-rating": "not-appropriate",
-        "appropriateness-score": "inappropriate",
+
+
+def test_accepting_a_swap_suggestion_is_recorded(post_hook: Any, client: Any) -> None:
+    req = hook_request(
+        "order-select", v1_observations(), conditions=[condition("c-op", "M81.0")],
+        drafts=[draft("sr1", *MRI_WWO_LUMBAR)],
+    )  # fmt: skip
+    body = checked(post_hook("vcf-order-select", req))
+    [card] = cards_with(body, "order-appropriateness")
+    feedback = {
+        "feedback": [
+            {
+                "card": card["uuid"],
+                "outcome": "accepted",
+                "acceptedSuggestions": [{"id": card["suggestions"][0]["uuid"]}],
+                "outcomeTimestamp": "2026-01-10T12:05:00Z",
+            }
+        ]
     }
+    assert client.app.state.audit.wait_idle(10.0)  # the consult is in the audit trail
+    r = client.post("/cds-services/vcf-order-select/feedback", json=feedback)
+    assert r.status_code == 200, r.text
 
 
 def test_v2_malignancy_history_contrast_mri_usually_appropriate(post_hook: Any) -> None:

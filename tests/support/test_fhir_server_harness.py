@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
+from tests.support import fhir_server
 from tests.support.fhir_server import run_fhir_server, seed_transaction
 
 PATIENT_URN = "urn:uuid:0c7e5a52-3b0e-4f51-9d0a-7b1f4a2f6e01"
@@ -121,3 +123,25 @@ def test_seed_and_search(tmp_path: Path) -> None:
                 empty = _search(c, f"{rtype}?patient=pat-1")
                 assert empty["total"] == 0
                 assert "entry" not in empty
+
+
+def test_missing_sekmet_skips_locally_and_fails_in_ci(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(fhir_server, "SEKMET", tmp_path / "absent" / "sekmet")
+    for value in ("", "false", "0"):
+        monkeypatch.setenv("CI", value)
+        with (
+            pytest.raises(pytest.skip.Exception, match=r"setup_sekmet\.sh"),
+            fhir_server.run_fhir_server(tmp_path),
+        ):
+            pass
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match=r"setup_sekmet\.sh"):
+        fhir_server.require_sekmet()
+    monkeypatch.setenv("CI", "true")
+    with (
+        pytest.raises(pytest.fail.Exception, match="required in CI"),
+        fhir_server.run_fhir_server(tmp_path),
+    ):
+        pass
