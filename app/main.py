@@ -31,6 +31,7 @@ from app.knowledge.loader import load_knowledge
 from app.observability.cors import cors_middleware_kwargs
 from app.observability.logging import RequestContextMiddleware, configure_logging
 from app.observability.metrics import Metrics, MetricsMiddleware
+from app.observability.tracing import install_tracing
 from app.security.client_auth import JwksCache
 from app.security.gate import AuthGate, Unauthorized, load_auth_config
 from app.settings import Settings, get_settings
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
     install_openapi(app)
+    install_tracing(app, settings.tracing, engine=engine, http_client=http_client)
     return app
 
 

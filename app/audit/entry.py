@@ -22,6 +22,7 @@ from app.cds_hooks.models import dump_response
 from app.decision import Decision
 
 EXCLUDED_INPUT_KEYS = frozenset({"fhirAuthorization"})
+_OPTIONAL = frozenset({"trace_id"})  # absent from spool lines written before it existed
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,7 @@ class AuditEntry:
     system_actions: list[dict[str, Any]]
     orders_rated: int
     orders_unrated: int
+    trace_id: str | None = None  # OpenTelemetry trace id (hex) when tracing is on
 
     def to_json(self) -> str:
         """One line of JSON (no newline inside)."""
@@ -55,7 +57,7 @@ class AuditEntry:
         """Parse :meth:`to_json` output; ``ValueError`` when it is not an entry."""
         data = json.loads(line)
         names = {f.name for f in fields(cls)}
-        if not isinstance(data, dict) or set(data) != names:
+        if not isinstance(data, dict) or not names - _OPTIONAL <= set(data) <= names:
             raise ValueError("not an audit entry")
         created = datetime.fromisoformat(str(data["created_at"]))
         data["created_at"] = created if created.tzinfo else created.replace(tzinfo=UTC)
@@ -78,6 +80,7 @@ def build_entry(
     secret: bytes,
     client_iss: str | None,
     response_body: Mapping[str, Any] | None = None,
+    trace_id: str | None = None,
 ) -> AuditEntry:
     """The entry for ``decision``. ``started`` is a ``time.perf_counter()`` value taken when
     the request arrived; ``response_body`` (the dumped CDS response, when the caller already
@@ -104,4 +107,5 @@ def build_entry(
         system_actions=pseudonymise(list(body.get("systemActions", [])), patient_id, token),
         orders_rated=rated,
         orders_unrated=len(orders) - rated,
+        trace_id=trace_id,
     )

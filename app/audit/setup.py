@@ -12,6 +12,7 @@ from fastapi import Request
 from app.audit.entry import build_entry
 from app.audit.recorder import AuditRecorder, SessionFactory
 from app.decision import Decision
+from app.observability.tracing import current_trace_id
 from app.settings import Settings
 
 log = logging.getLogger("vcf_cds.audit")
@@ -78,5 +79,6 @@ def submit_decision(
             secret=request.app.state.audit_key,
             client_iss=client_iss,
             response_body=response_body,
+            trace_id=current_trace_id(),
         )
     )
