@@ -34,6 +34,7 @@ from app.knowledge.loader import load_knowledge
 from app.observability.cors import cors_middleware_kwargs
 from app.observability.logging import RequestContextMiddleware, configure_logging
 from app.observability.metrics import Metrics, MetricsMiddleware
+from app.observability.tracing import install_tracing
 from app.security.client_auth import JwksCache
 from app.security.gate import AuthGate, Unauthorized, load_auth_config
 from app.settings import Settings, get_settings
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_openapi(app)
     install_docs(app)
+    install_tracing(app, settings.tracing, engine=engine, http_client=http_client)
     return app
 
 

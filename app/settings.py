@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     max_prefetch_entries: int = Field(default=5000, ge=10)
     cors_origins: list[str] = Field(default_factory=list)
 
+    # OpenTelemetry (app/observability/tracing.py): off, console (stdout) or otlp (OTLP/HTTP)
+    tracing: Literal["off", "console", "otlp"] = "off"
+
     @property
     def auth_enabled(self) -> bool:
         if self.auth_required is not None:

@@ -9,6 +9,11 @@ if ! bash scripts/install_postgres.sh >/dev/null; then
   if [ -n "${CI:-}" ]; then exit 1; fi
   echo "warning: PostgreSQL is not installed here; the PostgreSQL tests will be skipped" >&2
 fi
+# HAProxy (the replica test puts it in front of two service processes); CI must have it
+if ! bash scripts/install_haproxy.sh >/dev/null; then
+  if [ -n "${CI:-}" ]; then exit 1; fi
+  echo "warning: HAProxy is not installed here; the replica test will be skipped" >&2
+fi
 .venv/bin/ruff format --check app tests scripts bench alembic
 .venv/bin/ruff check app tests scripts bench alembic
 .venv/bin/mypy app

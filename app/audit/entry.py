@@ -28,7 +28,7 @@ from app.cds_hooks.models import dump_response
 from app.decision import Decision
 
 EXCLUDED_INPUT_KEYS = frozenset({"fhirAuthorization"})
-_LATER_FIELDS = frozenset({"status", "error"})
+_LATER_FIELDS = frozenset({"status", "error", "trace_id"})  # absent from older spool lines
 _ERROR_MAX = 64  # audit_record.error
 
 
@@ -53,6 +53,7 @@ class AuditEntry:
     orders_unrated: int
     status: int = 200  # HTTP status answered: 200, or 401 / 412 for an audited rejection
     error: str | None = None  # why it was rejected (short label), None when answered
+    trace_id: str | None = None  # OpenTelemetry trace id (hex) when tracing is on
 
     def to_json(self) -> str:
         """One line of JSON (no newline inside)."""
@@ -65,7 +66,7 @@ class AuditEntry:
         """Parse :meth:`to_json` output; ``ValueError`` when it is not an entry."""
         data = json.loads(line)
         names = {f.name for f in fields(cls)}
-        # spool lines written before ``status``/``error`` existed lack them: defaults apply
+        # spool lines written before ``status``/``error``/``trace_id`` existed lack them
         if not isinstance(data, dict) or not (names - _LATER_FIELDS <= set(data) <= names):
             raise ValueError("not an audit entry")
         created = datetime.fromisoformat(str(data["created_at"]))
@@ -89,6 +90,7 @@ def build_entry(
     secret: bytes,
     client_iss: str | None,
     response_body: Mapping[str, Any] | None = None,
+    trace_id: str | None = None,
 ) -> AuditEntry:
     """The entry for ``decision``. ``started`` is a ``time.perf_counter()`` value taken when
     the request arrived; ``response_body`` (the dumped CDS response, when the caller already
@@ -115,6 +117,7 @@ def build_entry(
         system_actions=pseudonymise(list(body.get("systemActions", [])), patient_id, token),
         orders_rated=rated,
         orders_unrated=len(orders) - rated,
+        trace_id=trace_id,
     )
 
 

@@ -14,6 +14,7 @@ from app.audit.entry import build_entry, build_rejection
 from app.audit.recorder import AuditRecorder, SessionFactory
 from app.cds_hooks.catalog import service_catalog
 from app.decision import Decision
+from app.observability.tracing import current_trace_id
 from app.settings import Settings
 
 log = logging.getLogger("vcf_cds.audit")
@@ -80,6 +81,7 @@ def submit_decision(
             secret=request.app.state.audit_key,
             client_iss=client_iss,
             response_body=response_body,
+            trace_id=current_trace_id(),
         )
     )
 

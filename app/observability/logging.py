@@ -22,6 +22,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.observability.routing import UNMATCHED, route_template
+from app.observability.tracing import current_trace_id
 
 REQUEST_ID_HEADER = "X-Request-ID"
 ACCESS_LOGGER = "vcf_cds.access"
@@ -45,19 +46,22 @@ def accept_request_id(incoming: str | None) -> str:
 
 
 class RequestIdFilter(logging.Filter):
-    """Stamps ``record.request_id`` in the emitting context (before any hand-off to a
-    queue or another thread, where the context variable would be lost)."""
+    """Stamps ``record.request_id`` and ``record.trace_id`` (OpenTelemetry, when tracing is
+    on) in the emitting context (before any hand-off to a queue or another thread, where the
+    context variables would be lost)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "request_id", None) is None:
             record.request_id = current_request_id()
+        if getattr(record, "trace_id", None) is None:
+            record.trace_id = current_trace_id()
         return True
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, level, logger, msg, request_id and, on access lines,
-    method, path, status, duration_ms. Exceptions are reduced to their type name: messages
-    and tracebacks may quote patient data."""
+    """One JSON object per line: ts, level, logger, msg, request_id, trace_id (when tracing
+    is on) and, on access lines, method, path, status, duration_ms. Exceptions are reduced
+    to their type name: messages and tracebacks may quote patient data."""
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
@@ -67,6 +71,9 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
             "request_id": getattr(record, "request_id", None) or current_request_id(),
         }
+        trace_id = getattr(record, "trace_id", None) or current_trace_id()
+        if trace_id is not None:
+            out["trace_id"] = trace_id
         for field in _ACCESS_FIELDS:
             value = getattr(record, field, None)
             if value is not None:
