@@ -317,3 +317,18 @@ def test_unmapped_metric_caps_label_cardinality() -> None:
     other = {(s.labels["system"], s.labels["code"]): s.value for s in samples}
     assert other[(LOCAL, OTHER)] == 50
     assert other[(OTHER, OTHER)] >= 80
+
+
+def test_the_documented_example_site_map_loads() -> None:
+    example = Path(__file__).resolve().parents[2] / "docs" / "examples" / "site-conceptmaps"
+    idx = build_index(example)
+    assert (
+        idx.finding_by_coding[
+            ("http://hospital.example.org/fhir/CodeSystem/radiology-findings", "SPINE-VCF")
+        ]
+        == "vcf"
+    )
+    assert (
+        idx.level_by_coding[("http://hospital.example.org/fhir/CodeSystem/spine-levels", "LWK1")]
+        == "L1"
+    )
