@@ -85,6 +85,16 @@ def section() -> str:
             )
     lines += [
         "",
+        "### Conditions in SNOMED CT (from `condition_codes.json`)",
+        "",
+        "| code | display | effects |",
+        "|---|---|---|",
+    ]
+    for rule in code_tables().conditions.rules:
+        if rule.system == "snomed":
+            lines.append(f"| `{rule.value}` | {_cell(rule.display)} | {', '.join(rule.effects)} |")
+    lines += [
+        "",
         "### Answer codes",
         "",
         "| system | code | read as |",

@@ -20,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.fhir.concept_maps import index
+from app.fhir.history import condition_effects
 from tests.fhir_builders import condition, draft, hook_request, obs, procedure, v1_observations
 from tests.hooks.conftest import checked
 
@@ -158,11 +159,33 @@ _UUID = re.compile(
 )
 
 
+# ICD-10-CM -> SNOMED CT Conditions with the same effect under condition_codes.json
+SNOMED_CONDITION = {
+    "M81.0": ("64859006", "Osteoporosis"),
+    "C50.911": ("254837009", "Malignant neoplasm of breast"),
+    "Z85.3": ("254837009", "Malignant neoplasm of breast"),
+    "C34.90": ("363358000", "Malignant tumor of lung"),
+}
+
+
+def _snomed_condition(resource: dict[str, Any]) -> dict[str, Any]:
+    [coding] = resource["code"]["coding"]
+    if coding["code"] not in SNOMED_CONDITION:
+        return resource  # M80.*, M84.5*: ICD-10-CM is the standard code here
+    code, display = SNOMED_CONDITION[coding["code"]]
+    out = copy.deepcopy(resource)
+    out["code"] = {"coding": [{"system": SCT, "code": code, "display": display}]}
+    assert condition_effects(out["code"]) == condition_effects(resource["code"])
+    return out
+
+
 def _translated(request: dict[str, Any], radelement: bool) -> dict[str, Any]:
     out = copy.deepcopy(request)
-    entries = out["prefetch"]["observations"]["entry"]
-    for e in entries:
+    for e in out["prefetch"]["observations"]["entry"]:
         e["resource"] = standardize(e["resource"], radelement)
+    if radelement:  # the RadElement variant also codes the problem list in SNOMED CT
+        for e in out["prefetch"]["conditions"]["entry"]:
+            e["resource"] = _snomed_condition(e["resource"])
     return out
 
 
@@ -182,7 +205,9 @@ def _comparable(body: dict[str, Any]) -> Any:
     return re.sub(r"\\*#component\\*\[\d+\\*\]", "", masked)  # Markdown-escaped too
 
 
-@pytest.mark.parametrize("radelement", [False, True], ids=["snomed", "radelement"])
+@pytest.mark.parametrize(
+    "radelement", [False, True], ids=["snomed-icd10", "radelement-snomed-conditions"]
+)
 @pytest.mark.parametrize("case", list(GOLDEN))
 def test_standard_coded_patient_gets_the_same_cards(
     client: TestClient, case: str, radelement: bool
@@ -201,6 +226,25 @@ def test_standard_coded_patient_gets_the_same_cards(
     std = checked(client.post(f"/cds-services/{service}", json=standard))
     assert own["cards"], case
     assert _comparable(std) == _comparable(own), case
+
+
+def test_a_snomed_coded_fracture_condition_counts_as_documented_vcf(client: TestClient) -> None:
+    """A problem-list Condition in SNOMED CT (42942008) documents the VCF like ICD-10-CM
+    M48.5*: the same patient without the fracture Observation keeps Variant 1."""
+    service, request = GOLDEN["V1-order-select"]
+    icd = copy.deepcopy(request)
+    snomed = copy.deepcopy(request)
+    for r in (icd, snomed):
+        entries = r["prefetch"]["observations"]["entry"]
+        entries[:] = [e for e in entries if e["resource"]["id"] != "o-vcf"]
+    icd["prefetch"]["conditions"]["entry"].append({"resource": condition("c-vcf", "M48.56XA")})
+    fracture = condition("c-vcf", "M48.56XA")
+    fracture["code"] = {"coding": [{"system": SCT, "code": "42942008"}]}
+    snomed["prefetch"]["conditions"]["entry"].append({"resource": fracture})
+    a = checked(client.post(f"/cds-services/{service}", json=icd))
+    b = checked(client.post(f"/cds-services/{service}", json=snomed))
+    assert "Variant 1" in a["cards"][0]["summary"]
+    assert _comparable(a) == _comparable(b)
 
 
 def test_an_unmapped_local_code_does_change_the_answer(client: TestClient) -> None:
