@@ -19,6 +19,7 @@ from app.clinical.findings import (
     InputIssue,
     PatientFindings,
 )
+from app.fhir.condition_findings import read_condition_findings
 from app.fhir.history import HistorySources, merge_fractures, read_condition, read_procedure
 from app.fhir.medications import (
     IGNORED_STATUSES,
@@ -253,6 +254,9 @@ class _Read:
             issues.extend(found)
         elif rtype == "Condition":
             read_condition(resource, label, self.history, issues)
+            symptoms, notes = read_condition_findings(resource, label)  # problem-list findings
+            self.candidates.extend(symptoms)
+            issues.extend(notes)
         elif rtype == "Procedure":
             read_procedure(resource, label, self.history, issues)
         elif rtype in MEDICATION_TYPES:

@@ -258,3 +258,40 @@ def test_an_unmapped_local_code_does_change_the_answer(client: TestClient) -> No
     own = checked(client.post(f"/cds-services/{service}", json=request))
     changed = checked(client.post(f"/cds-services/{service}", json=local))
     assert _comparable(changed) != _comparable(own)
+
+
+def _problem(cid: str, system: str, code: str, status: str = "active") -> dict[str, Any]:
+    out = condition(cid, "M81.0", status=status)
+    out["code"] = {"coding": [{"system": system, "code": code}]}
+    return out
+
+
+@pytest.mark.parametrize(
+    ("system", "code"),
+    [(SCT, "279039007"), (SCT, "161891005"), ("http://hl7.org/fhir/sid/icd-10-cm", "M5450")],
+)
+def test_back_pain_on_the_problem_list_reads_like_the_symptom_observation(
+    client: TestClient, system: str, code: str
+) -> None:
+    """V1 with ``symptomatic`` from an active back-pain Condition instead of the Observation."""
+    service, request = GOLDEN["V1-order-select"]
+    problem = copy.deepcopy(request)
+    entries = problem["prefetch"]["observations"]["entry"]
+    entries[:] = [e for e in entries if e["resource"]["id"] != "o-sym"]
+    problem["prefetch"]["conditions"]["entry"].append({"resource": _problem("o-sym", system, code)})
+    own = checked(client.post(f"/cds-services/{service}", json=request))
+    got = checked(client.post(f"/cds-services/{service}", json=problem))
+    assert _comparable(got).replace("Condition/o-sym", "Observation/o-sym") == _comparable(own)
+
+
+def test_a_resolved_symptom_condition_is_not_read(client: TestClient) -> None:
+    service, request = GOLDEN["V1-order-select"]
+    resolved = copy.deepcopy(request)
+    entries = resolved["prefetch"]["observations"]["entry"]
+    entries[:] = [e for e in entries if e["resource"]["id"] != "o-sym"]
+    resolved["prefetch"]["conditions"]["entry"].append(
+        {"resource": _problem("c-sym", SCT, "279039007", status="resolved")}
+    )
+    own = checked(client.post(f"/cds-services/{service}", json=request))
+    got = checked(client.post(f"/cds-services/{service}", json=resolved))
+    assert _comparable(got) != _comparable(own)  # symptomatic unknown: not rated as V1
