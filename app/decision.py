@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from app.assessment.service import Assessment, assess
@@ -25,8 +26,14 @@ class Decision:
     consult_id: str
     assessment: Assessment
     response: CdsResponse
-    # per resource: what it contributed, why anything was ignored, unmapped codings
-    coverage: list[ResourceCoverage] = field(default_factory=list)
+    resources: Sequence[dict[str, Any]] = field(default=(), repr=False)
+    draft_orders: Sequence[dict[str, Any]] = field(default=(), repr=False)
+
+    @cached_property
+    def coverage(self) -> list[ResourceCoverage]:
+        """Per resource: what it contributed, why anything was ignored, unmapped codings
+        (built on first use, off the decision itself)."""
+        return coverage_report(self.resources, self.draft_orders, self.assessment.findings)
 
 
 def decide(
@@ -46,7 +53,6 @@ def decide(
         resources, draft_orders=draft_orders, today=now.date(), obtained=obtained
     )
     findings.issues[:0] = list(issues)
-    coverage = coverage_report(resources, draft_orders, findings)
     assessment = assess(findings, knowledge, settings.policies(), now)
     consult_id = f"urn:uuid:{uuid.uuid4()}"
     ctx = CardContext(
@@ -58,4 +64,4 @@ def decide(
         swap_actions=settings.swap_actions,
     )
     response = CardBuilder(knowledge, ctx, coding_for).build(assessment)
-    return Decision(consult_id, assessment, response, coverage)
+    return Decision(consult_id, assessment, response, resources, draft_orders)

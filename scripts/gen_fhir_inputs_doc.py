@@ -39,7 +39,12 @@ def section() -> str:
         "A hospital adds its own codes as ConceptMap files in the directory named by "
         "`VCF_CDS_SITE_CONCEPTMAP_DIR` (validated at start-up; the knowledge version then "
         "carries `+maps.<digest>`). Each group's `target` must be "
-        f"`{tables.system}` (a finding code) or `{LEVEL_SYSTEM}` (a level).",
+        f"`{tables.system}` (a finding code) or `{LEVEL_SYSTEM}` (a level); a bad file, an "
+        "unknown target code or a source code mapped elsewhere stops start-up naming the file "
+        "and the element. Example: `docs/examples/site-conceptmaps/example-hospital.json`. "
+        "Every assessment lists per resource what it contributed and why anything was ignored "
+        "(`coverage` in `POST /api/v1/assessments`); `/metrics` counts unmapped codings in "
+        "`vcf_cds_unmapped_codings_total{system,code}` (the first 200 codes, then `other`).",
         "",
         "Canonical system URIs: "
         + ", ".join(f"{n} `{u}`" for n, u in CANONICAL_SYSTEMS.items())
@@ -78,6 +83,16 @@ def section() -> str:
                 f"| {names.get(e.system, e.system)} | `{e.code}` | {_cell(e.display)} | "
                 f"{e.target} | {_cell(e.source)} |"
             )
+    lines += [
+        "",
+        "### Conditions in SNOMED CT (from `condition_codes.json`)",
+        "",
+        "| code | display | effects |",
+        "|---|---|---|",
+    ]
+    for rule in code_tables().conditions.rules:
+        if rule.system == "snomed":
+            lines.append(f"| `{rule.value}` | {_cell(rule.display)} | {', '.join(rule.effects)} |")
     lines += [
         "",
         "### Answer codes",

@@ -26,6 +26,7 @@ from app.fhir.derived import (
     enumerations,
     is_enumeration,
 )
+from app.fhir.condition_findings import read_condition_findings
 from app.fhir.history import HistorySources, merge_fractures, read_condition, read_procedure
 from app.fhir.indication import read_indications
 from app.fhir.medications import (
@@ -275,6 +276,9 @@ class _Read:
         elif rtype == "Condition":
             read_condition(resource, label, self.history, issues)
             self.derived.extend(derive_from_condition(resource, label))
+            symptoms, notes = read_condition_findings(resource, label)  # problem-list findings
+            self.candidates.extend(symptoms)
+            issues.extend(notes)
         elif rtype == "Procedure":
             read_procedure(resource, label, self.history, issues)
         elif rtype in MEDICATION_TYPES:

@@ -46,7 +46,10 @@ CANONICAL_SYSTEMS = {
     "ucum": "http://unitsofmeasure.org",
 }
 
-Equivalence = Literal["equivalent", "equal", "wider", "subsumes", "narrower", "specializes"]
+# FHIR R4 ConceptMapEquivalence, read as "the target is ... than the source"
+Equivalence = Literal[
+    "equivalent", "equal", "wider", "subsumes", "narrower", "specializes", "inexact"
+]
 
 
 class ConceptMapError(RuntimeError):

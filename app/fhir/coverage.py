@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.clinical.findings import FindingValue, PatientFindings
-from app.fhir.observations import finding_match
+from app.fhir.observations import NOT_A_FINDING
 from app.fhir.raw import MAX_TOKEN, codings, objs, resource_label
-from app.fhir.sites import is_level_component
 
 MAX_UNMAPPED_PER_RESOURCE = 10
 
@@ -67,20 +66,16 @@ def _unmapped_codes(concept: object) -> list[tuple[str, str]]:
     return [(s or "(no system)", c[:MAX_TOKEN]) for s, c, _ in codings(concept)]
 
 
-def _observation_unmapped(resource: dict[str, Any]) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    components = objs(resource, "component")
-    if finding_match(resource.get("code")) is None:
-        read_parts = [
-            c for c in components if is_level_component(c) or finding_match(c.get("code"))
-        ]
-        if not read_parts:
-            out += _unmapped_codes(resource.get("code"))
-    for component in components:
-        if is_level_component(component) or finding_match(component.get("code")) is not None:
-            continue
-        out += _unmapped_codes(component.get("code"))
-    return out
+def _element(resource: dict[str, Any], path: str) -> object:
+    """The CodeableConcept at ``code`` or ``component[i].code`` of ``resource``."""
+    if path == "code":
+        return resource.get("code")
+    if path.startswith("component[") and path.endswith("].code"):
+        i = path[len("component[") : -len("].code")]
+        components = objs(resource, "component")
+        if i.isdigit() and int(i) < len(components):
+            return components[int(i)].get("code")
+    return None
 
 
 def coverage_report(
@@ -116,10 +111,12 @@ def coverage_report(
         label = f"{o.resource_type}/{o.resource_id}"
         contributed[label].append(Contribution("order", None, o.procedure or "not rated"))
     ignored: dict[str, list[dict[str, str]]] = defaultdict(list)
+    unmapped_at: dict[str, list[str]] = defaultdict(list)  # label -> "code", "component[i].code"
     for issue in pf.issues:
-        ignored[_owner(issue.location, known)].append(
-            {"location": issue.location, "reason": issue.message}
-        )
+        owner = _owner(issue.location, known)
+        ignored[owner].append({"location": issue.location, "reason": issue.message})
+        if issue.message.startswith(NOT_A_FINDING) and issue.location.startswith(owner + "."):
+            unmapped_at[owner].append(issue.location[len(owner) + 1 :])
     report: list[ResourceCoverage] = []
     seen: set[str] = set()
     for label, resource in zip(labels, everything, strict=True):
@@ -129,7 +126,8 @@ def coverage_report(
         entry = ResourceCoverage(label, contributed.get(label, []), ignored.get(label, []))
         rtype = resource.get("resourceType")
         if rtype == "Observation":
-            entry.unmapped = _observation_unmapped(resource)
+            for path in unmapped_at.get(label, ()):
+                entry.unmapped += _unmapped_codes(_element(resource, path))
         elif rtype in ("Condition", "Procedure") and not entry.contributed:
             entry.unmapped = _unmapped_codes(resource.get("code"))
         entry.unmapped = entry.unmapped[:MAX_UNMAPPED_PER_RESOURCE]

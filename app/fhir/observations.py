@@ -21,6 +21,7 @@ from app.fhir.raw import codings, obj, objs, parse_datetime, text
 from app.fhir.sites import Site, body_site, component_level, is_level_component, plain_level
 from app.fhir.values import Problem, read_value
 
+NOT_A_FINDING = "no VCF-CDS finding code"  # the start of the issue for an unmapped code
 USED_STATUSES = frozenset({"final", "amended", "corrected", "preliminary"})
 
 
@@ -67,7 +68,7 @@ def _first_coding(concept: object) -> str:
 
 def _not_a_finding(resource: dict[str, Any], label: str, issues: list[InputIssue]) -> None:
     shown = _first_coding(resource.get("code"))
-    message = f"no VCF-CDS finding code ({shown}); ignored"
+    message = f"{NOT_A_FINDING} ({shown}); ignored"
     issues.append(InputIssue("information", f"{label}.code", message))
 
 
@@ -191,7 +192,7 @@ class _Reader:
             code = finding_match(component.get("code"))
             if code is None:
                 shown = _first_coding(component.get("code"))
-                message = f"no VCF-CDS finding code ({shown}); ignored"
+                message = f"{NOT_A_FINDING} ({shown}); ignored"
                 self.issues.append(InputIssue("information", f"{where}.code", message))
                 continue
             found = True
@@ -245,7 +246,7 @@ def _plain_read(
     if spec is None:
         if not (plain(system, 512) and plain(code)):
             return None  # the tolerant path may still find a code once it is stripped
-        message = f"no VCF-CDS finding code ({system[:60]}|{code[:40]}); ignored"
+        message = f"{NOT_A_FINDING} ({system[:60]}|{code[:40]}); ignored"
         return [], [InputIssue("information", f"{label}.code", message)]
     level = None
     if spec.per_level:

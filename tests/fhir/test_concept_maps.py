@@ -317,3 +317,59 @@ def test_unmapped_metric_caps_label_cardinality() -> None:
     other = {(s.labels["system"], s.labels["code"]): s.value for s in samples}
     assert other[(LOCAL, OTHER)] == 50
     assert other[(OTHER, OTHER)] >= 80
+
+
+def test_the_documented_example_site_map_loads() -> None:
+    example = Path(__file__).resolve().parents[2] / "docs" / "examples" / "site-conceptmaps"
+    idx = build_index(example)
+    assert (
+        idx.finding_by_coding[
+            ("http://hospital.example.org/fhir/CodeSystem/radiology-findings", "SPINE-VCF")
+        ]
+        == "vcf"
+    )
+    assert (
+        idx.level_by_coding[("http://hospital.example.org/fhir/CodeSystem/spine-levels", "LWK1")]
+        == "L1"
+    )
+
+
+@pytest.mark.parametrize(
+    ("verification", "clinical", "expected"),
+    [
+        (None, "active", [True]),
+        ("refuted", "inactive", [False]),
+        ("provisional", "active", [None]),
+        ("entered-in-error", "active", []),
+        (None, "resolved", []),
+    ],
+)
+def test_symptom_conditions_by_status(
+    verification: str | None, clinical: str, expected: list[bool | None]
+) -> None:
+    from app.fhir.condition_findings import read_condition_findings
+
+    c: dict[str, Any] = {
+        "resourceType": "Condition",
+        "id": "c",
+        "clinicalStatus": {"coding": [{"code": clinical}]},
+        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "r509"}]},
+    }
+    if verification:
+        c["verificationStatus"] = {"coding": [{"code": verification}]}
+    found, issues = read_condition_findings(c, "Condition/c")
+    assert [f.value for f in found] == expected
+    assert all(f.code == "fever" for f in found)
+    assert bool(issues) == (clinical == "resolved" and verification is None)
+
+
+def test_a_condition_with_a_history_rule_is_not_also_a_finding() -> None:
+    from app.fhir.condition_findings import read_condition_findings
+
+    c = {
+        "resourceType": "Condition",
+        "id": "c",
+        "clinicalStatus": {"coding": [{"code": "active"}]},
+        "code": {"coding": [{"system": SCT, "code": "42942008"}]},
+    }
+    assert read_condition_findings(c, "Condition/c") == ([], [])

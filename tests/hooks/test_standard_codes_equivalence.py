@@ -20,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.fhir.concept_maps import index
+from app.fhir.history import condition_effects
 from tests.fhir_builders import condition, draft, hook_request, obs, procedure, v1_observations
 from tests.hooks.conftest import checked
 
@@ -158,11 +159,33 @@ _UUID = re.compile(
 )
 
 
+# ICD-10-CM -> SNOMED CT Conditions with the same effect under condition_codes.json
+SNOMED_CONDITION = {
+    "M81.0": ("64859006", "Osteoporosis"),
+    "C50.911": ("254837009", "Malignant neoplasm of breast"),
+    "Z85.3": ("254837009", "Malignant neoplasm of breast"),
+    "C34.90": ("363358000", "Malignant tumor of lung"),
+}
+
+
+def _snomed_condition(resource: dict[str, Any]) -> dict[str, Any]:
+    [coding] = resource["code"]["coding"]
+    if coding["code"] not in SNOMED_CONDITION:
+        return resource  # M80.*, M84.5*: ICD-10-CM is the standard code here
+    code, display = SNOMED_CONDITION[coding["code"]]
+    out = copy.deepcopy(resource)
+    out["code"] = {"coding": [{"system": SCT, "code": code, "display": display}]}
+    assert condition_effects(out["code"]) == condition_effects(resource["code"])
+    return out
+
+
 def _translated(request: dict[str, Any], radelement: bool) -> dict[str, Any]:
     out = copy.deepcopy(request)
-    entries = out["prefetch"]["observations"]["entry"]
-    for e in entries:
+    for e in out["prefetch"]["observations"]["entry"]:
         e["resource"] = standardize(e["resource"], radelement)
+    if radelement:  # the RadElement variant also codes the problem list in SNOMED CT
+        for e in out["prefetch"]["conditions"]["entry"]:
+            e["resource"] = _snomed_condition(e["resource"])
     return out
 
 
@@ -182,7 +205,9 @@ def _comparable(body: dict[str, Any]) -> Any:
     return re.sub(r"\\*#component\\*\[\d+\\*\]", "", masked)  # Markdown-escaped too
 
 
-@pytest.mark.parametrize("radelement", [False, True], ids=["snomed", "radelement"])
+@pytest.mark.parametrize(
+    "radelement", [False, True], ids=["snomed-icd10", "radelement-snomed-conditions"]
+)
 @pytest.mark.parametrize("case", list(GOLDEN))
 def test_standard_coded_patient_gets_the_same_cards(
     client: TestClient, case: str, radelement: bool
@@ -203,6 +228,25 @@ def test_standard_coded_patient_gets_the_same_cards(
     assert _comparable(std) == _comparable(own), case
 
 
+def test_a_snomed_coded_fracture_condition_counts_as_documented_vcf(client: TestClient) -> None:
+    """A problem-list Condition in SNOMED CT (42942008) documents the VCF like ICD-10-CM
+    M48.5*: the same patient without the fracture Observation keeps Variant 1."""
+    service, request = GOLDEN["V1-order-select"]
+    icd = copy.deepcopy(request)
+    snomed = copy.deepcopy(request)
+    for r in (icd, snomed):
+        entries = r["prefetch"]["observations"]["entry"]
+        entries[:] = [e for e in entries if e["resource"]["id"] != "o-vcf"]
+    icd["prefetch"]["conditions"]["entry"].append({"resource": condition("c-vcf", "M48.56XA")})
+    fracture = condition("c-vcf", "M48.56XA")
+    fracture["code"] = {"coding": [{"system": SCT, "code": "42942008"}]}
+    snomed["prefetch"]["conditions"]["entry"].append({"resource": fracture})
+    a = checked(client.post(f"/cds-services/{service}", json=icd))
+    b = checked(client.post(f"/cds-services/{service}", json=snomed))
+    assert "Variant 1" in a["cards"][0]["summary"]
+    assert _comparable(a) == _comparable(b)
+
+
 def test_an_unmapped_local_code_does_change_the_answer(client: TestClient) -> None:
     """Control: the comparison above can fail. The same V1 patient whose fracture is coded in
     a local code no map knows loses the variant (the VCF is not read)."""
@@ -214,3 +258,40 @@ def test_an_unmapped_local_code_does_change_the_answer(client: TestClient) -> No
     own = checked(client.post(f"/cds-services/{service}", json=request))
     changed = checked(client.post(f"/cds-services/{service}", json=local))
     assert _comparable(changed) != _comparable(own)
+
+
+def _problem(cid: str, system: str, code: str, status: str = "active") -> dict[str, Any]:
+    out = condition(cid, "M81.0", status=status)
+    out["code"] = {"coding": [{"system": system, "code": code}]}
+    return out
+
+
+@pytest.mark.parametrize(
+    ("system", "code"),
+    [(SCT, "279039007"), (SCT, "161891005"), ("http://hl7.org/fhir/sid/icd-10-cm", "M5450")],
+)
+def test_back_pain_on_the_problem_list_reads_like_the_symptom_observation(
+    client: TestClient, system: str, code: str
+) -> None:
+    """V1 with ``symptomatic`` from an active back-pain Condition instead of the Observation."""
+    service, request = GOLDEN["V1-order-select"]
+    problem = copy.deepcopy(request)
+    entries = problem["prefetch"]["observations"]["entry"]
+    entries[:] = [e for e in entries if e["resource"]["id"] != "o-sym"]
+    problem["prefetch"]["conditions"]["entry"].append({"resource": _problem("o-sym", system, code)})
+    own = checked(client.post(f"/cds-services/{service}", json=request))
+    got = checked(client.post(f"/cds-services/{service}", json=problem))
+    assert _comparable(got).replace("Condition/o-sym", "Observation/o-sym") == _comparable(own)
+
+
+def test_a_resolved_symptom_condition_is_not_read(client: TestClient) -> None:
+    service, request = GOLDEN["V1-order-select"]
+    resolved = copy.deepcopy(request)
+    entries = resolved["prefetch"]["observations"]["entry"]
+    entries[:] = [e for e in entries if e["resource"]["id"] != "o-sym"]
+    resolved["prefetch"]["conditions"]["entry"].append(
+        {"resource": _problem("c-sym", SCT, "279039007", status="resolved")}
+    )
+    own = checked(client.post(f"/cds-services/{service}", json=request))
+    got = checked(client.post(f"/cds-services/{service}", json=resolved))
+    assert _comparable(got) != _comparable(own)  # symptomatic unknown: not rated as V1
