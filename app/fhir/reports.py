@@ -212,12 +212,12 @@ class _Report:
 
     def extract(self, parts: list[tuple[str, str]]) -> None:
         try:
-            from app.fhir.narrative.extract import extract
+            from app.fhir.narrative.extract import extract_cached
         except ImportError:  # the NLP libraries are not installed
             message = "narrative not read: the text extractor is not available"
             self.note("warning", parts[0][0], message)
             return
-        read = [(where, f) for where, body in parts for f in extract(body)]
+        read = [(where, f) for where, body in parts for f in extract_cached(body)]
         fractures = {lv for _, f in read if f.kind == "fracture" and f.value for lv in f.levels}
         only = next(iter(fractures)) if len(fractures) == 1 else None
         by_key: dict[tuple[str, str | None], Candidate] = {}

@@ -52,8 +52,8 @@ def _targets() -> dict[str, Any]:
     return data
 
 
-def _resolve(pattern: Any, variables: dict[str, str]) -> Any:
-    """``"@name"`` in a pattern -> the top-level string ``name`` of targets.json."""
+def _resolve(pattern: Any, variables: dict[str, list[str]]) -> Any:
+    """``"@name"`` in a pattern -> the top-level ``name`` (a word list) of targets.json."""
     if isinstance(pattern, str) and pattern.startswith("@"):
         return variables[pattern[1:]]
     if isinstance(pattern, list):
@@ -76,7 +76,7 @@ def pipeline() -> Language:
     matcher: Any = nlp.add_pipe("medspacy_target_matcher")
     context: Any = nlp.add_pipe("medspacy_context", config={"rules": "default"})
     data = _targets()
-    variables = {k: v for k, v in data.items() if isinstance(v, str)}
+    variables = {k: v for k, v in data.items() if k.endswith("_modifiers")}
     rules = []
     for i, rule in enumerate(data["rules"]):
         meta = {"fixed": rule.get("value", _UNSET), "index": i}
@@ -102,7 +102,11 @@ def mentions(text: str, method: Method = "context") -> list[Mention]:
     """Every target in ``text`` with its assertion (pure; thread-safe)."""
     nlp = pipeline()
     with _LOCK:
-        doc = nlp(text)
+        doc = nlp.make_doc(text)
+        for name, component in nlp.pipeline:
+            if name == "medspacy_context" and (method != "context" or not doc.ents):
+                continue  # ConText is the costly step: only where there is something to assert
+            doc = component(doc)
         out = []
         for ent in doc.ents:
             sent = ent.sent

@@ -181,3 +181,10 @@ def extract(text: str, method: Method = "context") -> list[TextFinding]:
                     sentence.pedicle = True
         out.extend(sentence.findings())
     return out
+
+
+@lru_cache(maxsize=512)
+def extract_cached(text: str) -> tuple[TextFinding, ...]:
+    """``extract(text)`` remembered for the last 512 narratives: EHRs send the same reports
+    with every hook call (each selection change, each chart opening). Results are immutable."""
+    return tuple(extract(text))
