@@ -269,7 +269,8 @@ class _Read:
                 d := derive_from_observation(resource, label, self.today, found)
             ):
                 self.derived.extend(d)
-                found = [i for i in found if i.location != f"{label}.code"]
+                # the value was read after all: drop the finding reader's notes on it
+                found = [i for i in found if not i.location.startswith((f"{label}.", label + "#"))]
             elif is_enumeration(resource):  # a listed fracture assessment (counting)
                 self.panels.append((resource, label, candidates))
             issues.extend(found)

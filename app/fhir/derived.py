@@ -211,24 +211,55 @@ class DerivedRules(_Strict):
         out.setdefault("http://hl7.org/fhir/sid/icd-10", "icd-10-cm")
         return out
 
+    @cached_property
+    def _condition_index(
+        self,
+    ) -> tuple[dict[tuple[str, str], list[int]], list[tuple[str, str, int]]]:
+        exact: dict[tuple[str, str], list[int]] = {}
+        prefixes: list[tuple[str, str, int]] = []
+        for n, rule in enumerate(self.condition_rules):
+            for c in rule.codes:
+                exact.setdefault((c.system, c.value), []).append(n)
+                if c.match == "prefix":
+                    prefixes.append((c.system, c.value, n))
+        return exact, prefixes
+
+    @cached_property
+    def _stems(self) -> frozenset[str]:
+        """The first three characters (upper case, no dot) of every condition-rule code."""
+        return frozenset(
+            c.value.replace(".", "")[:3].upper() for r in self.condition_rules for c in r.codes
+        )
+
+    def _may_match(self, concept: object) -> bool:
+        """Cheap test on the raw codings: False when no code can match a condition rule."""
+        coding = concept.get("coding") if isinstance(concept, dict) else None
+        if not isinstance(coding, list):
+            return False
+        stems = self._stems
+        for c in coding:
+            code = c.get("code") if isinstance(c, dict) else None
+            if isinstance(code, str) and code.strip()[:4].replace(".", "")[:3].upper() in stems:
+                return True
+        return False
+
     def condition_rules_for(self, concept: object) -> list[ConditionRule]:
         """Rules matching any ICD-10-CM / SNOMED CT coding of ``concept``."""
-        found: list[ConditionRule] = []
+        if not self._may_match(concept):
+            return []
+        exact, prefixes = self._condition_index
+        hits: set[int] = set()
         for system, code, _ in codings(concept):
             family = self._families.get(system or "")
-            if family not in ("icd-10-cm", "snomed"):
+            if family == "icd-10-cm":
+                normal = icd_form(code)
+            elif family == "snomed":
+                normal = code.strip()
+            else:
                 continue
-            normal = icd_form(code) if family == "icd-10-cm" else code.strip()
-            for rule in self.condition_rules:
-                if rule in found:
-                    continue
-                for c in rule.codes:
-                    if c.system != family:
-                        continue
-                    if normal == c.value or (c.match == "prefix" and normal.startswith(c.value)):
-                        found.append(rule)
-                        break
-        return found
+            hits.update(exact.get((family, normal), ()))
+            hits.update(n for f, p, n in prefixes if f == family and normal.startswith(p))
+        return [self.condition_rules[n] for n in sorted(hits)]
 
     def is_enumeration(self, concept: object) -> bool:
         wanted = {(c.system, c.code) for c in self.fracture_enumeration.observation_codes}
@@ -372,10 +403,16 @@ def condition_onset(resource: dict[str, Any]) -> datetime | None:
 
 def derive_from_condition(resource: dict[str, Any], label: str) -> list[Candidate]:
     """Candidates of the condition rules for one Condition (``label`` is the provenance)."""
-    if verification_ignored(resource):
+    rules = derived_rules().condition_rules_for(resource.get("code"))
+    if not rules or verification_ignored(resource):  # the usual case: no rule for this code
         return []
     status = clinical_status(resource)
-    return derive_from_concept(resource.get("code"), label, status, condition_onset(resource))
+    onset = condition_onset(resource)
+    return [
+        Candidate(rule.finding, rule.value, label, None, None, onset)
+        for rule in rules
+        if status is None or status in rule.statuses
+    ]
 
 
 def has_condition_rule(concept: object) -> bool:
@@ -412,6 +449,8 @@ def enumerations(
     own (component) candidates and those of its ``hasMember`` Observations. It is complete only
     when every member is in the request and every fracture it reports has a level; then its
     levels are those with ``vcf`` true (none when it reports no fracture)."""
+    if not panels:
+        return []
     by_source: dict[str, list[Candidate]] = {}
     for c in candidates:
         by_source.setdefault(c.source.split("#", 1)[0], []).append(c)
