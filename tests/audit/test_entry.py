@@ -6,13 +6,15 @@ import json
 import time
 from typing import Any
 
+import pytest
+
 from app.audit.canonical import input_digest, keyed_hash, pseudonymise
-from app.audit.entry import AuditEntry, build_entry
+from app.audit.entry import AuditEntry, build_entry, build_rejection
 from app.cds_hooks.models import dump_response
 from app.decision import Decision, decide
 from app.knowledge.schema import Knowledge
 from app.settings import Settings
-from tests.audit.support import PATIENT_ID, TOKEN, order_select_request
+from tests.audit.support import PATIENT_ID, TOKEN, entry, order_select_request
 
 KINDS = ("Condition", "Procedure", "MedicationStatement", "MedicationRequest", "Observation")
 
@@ -89,3 +91,25 @@ def test_json_round_trip_is_one_line(knowledge: Knowledge, settings: Settings) -
     line = e.to_json()
     assert "\n" not in line
     assert AuditEntry.from_json(line) == e
+
+
+def test_spool_lines_from_before_status_and_error_still_load() -> None:
+    """Entries spooled by the previous version (no ``status``/``error``) replay as answered
+    calls; unknown members are still refused."""
+    line = json.loads(entry().to_json())
+    del line["status"], line["error"]
+    old = AuditEntry.from_json(json.dumps(line))
+    assert (old.status, old.error) == (200, None)
+    rejected = build_rejection(
+        status=401,
+        error="bad_signature",
+        service="discovery",
+        hook="discovery",
+        knowledge_version="k",
+        policies={},
+        started=time.perf_counter(),
+    )
+    assert AuditEntry.from_json(rejected.to_json()) == rejected
+    assert rejected.patient_hmac is None and rejected.cards == []
+    with pytest.raises(ValueError):
+        AuditEntry.from_json(json.dumps({**line, "extra": 1}))
