@@ -25,7 +25,7 @@ from app.api.openapi import install_openapi
 from app.api.rest import acr, analytics, assessments, audit, health, scores
 from app.audit.setup import audit_key, make_recorder
 from app.db.engine import make_engine
-from app.db.jti_repo import DbReplayStore
+from app.db.jti_repo import DbReplayStore, FallbackReplayStore
 from app.fhir.warmup import warm_up
 from app.knowledge.loader import load_knowledge
 from app.observability.cors import cors_middleware_kwargs
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         config = load_auth_config(settings.auth_config_file)
         auth_gate = AuthGate(
             config=config,
-            replay=DbReplayStore(engine),
+            replay=FallbackReplayStore(DbReplayStore(engine)),  # docs/faults.md
             jwks=JwksCache.from_config(config),
             public_base_url=settings.public_base_url,
         )
@@ -118,7 +118,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(fhir_routes.router)
     app.include_router(explain_routes.router)
     metrics = Metrics(
-        spool_depth=audit_recorder.spool_depth, queue_depth=audit_recorder.queue_depth
+        spool_depth=audit_recorder.spool_depth,
+        queue_depth=audit_recorder.queue_depth,
+        audit_dropped=audit_recorder.lost_count,
     )
     app.state.metrics = metrics
     app.include_router(metrics_routes.router)
