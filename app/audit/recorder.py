@@ -99,7 +99,7 @@ class AuditRecorder:
         queue_size: int = 10_000,
         batch_size: int = 200,
         replay_interval: float = 1.0,
-        max_backoff: float = 4.0,
+        max_backoff: float = 2.0,
         stop_timeout: float = 5.0,
         spool: Spool | None = None,
     ) -> None:

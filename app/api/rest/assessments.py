@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from app.api.deps import KnowledgeDep, SettingsDep
 from app.api.errors import operation_outcome
-from app.api.limits import json_depth, unicode_problem
+from app.api.limits import OFFLOAD_BYTES, json_depth, json_depth_yielding, unicode_problem
 from app.api.offload import off_loop
 from app.assessment.service import assessment_json
 from app.audit.setup import patient_id_of, submit_decision
@@ -89,7 +89,11 @@ async def create_assessment(
     started = time.perf_counter()
     raw = await request.body()
     # JsonDepthMiddleware checks JSON content types only; this route parses any body
-    if json_depth(raw) > settings.max_json_depth:
+    if len(raw) > OFFLOAD_BYTES:  # large: in a worker thread, yielding the GIL
+        depth = await off_loop(request, json_depth_yielding, raw)
+    else:
+        depth = json_depth(raw)
+    if depth > settings.max_json_depth:
         return _error(["body"], f"JSON nested deeper than {settings.max_json_depth} levels")
     if (problem := unicode_problem(raw)) is not None:
         return _error(["body"], problem)
