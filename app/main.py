@@ -26,7 +26,7 @@ from app.api.openapi import install_openapi
 from app.api.rest import acr, analytics, assessments, audit, health, scores
 from app.audit.setup import audit_key, make_recorder, submit_rejection
 from app.db.engine import make_engine
-from app.db.jti_repo import DbReplayStore
+from app.db.jti_repo import DbReplayStore, FallbackReplayStore
 from app.fhir.concept_maps import install as install_code_maps
 from app.fhir.concept_maps import versioned
 from app.fhir.warmup import warm_up
@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         config = load_auth_config(settings.auth_config_file)
         auth_gate = AuthGate(
             config=config,
-            replay=DbReplayStore(engine),
+            replay=FallbackReplayStore(DbReplayStore(engine)),  # docs/faults.md
             jwks=JwksCache.from_config(config),
             public_base_url=settings.public_base_url,
         )
@@ -127,7 +127,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(fhir_routes.router)
     app.include_router(explain_routes.router)
     metrics = Metrics(
-        spool_depth=audit_recorder.spool_depth, queue_depth=audit_recorder.queue_depth
+        spool_depth=audit_recorder.spool_depth,
+        queue_depth=audit_recorder.queue_depth,
+        audit_dropped=audit_recorder.lost_count,
     )
     app.state.metrics = metrics
     app.include_router(metrics_routes.router)

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     max_json_depth: int = Field(default=64, ge=8, le=1000)
     max_prefetch_entries: int = Field(default=5000, ge=10)
+    # docs/faults.md: caps on what one request may make the service read or compute
+    max_draft_orders: int = Field(default=100, ge=1, le=5000)
+    max_fhir_response_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     cors_origins: list[str] = Field(default_factory=list)
 
     # OpenTelemetry (app/observability/tracing.py): off, console (stdout) or otlp (OTLP/HTTP)

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from app.api.deps import KnowledgeDep, SettingsDep
 from app.api.errors import operation_outcome
 from app.api.limits import bundle_entries, unicode_problem
+from app.api.offload import off_loop
 from app.audit.setup import submit_decision, submit_rejection
 from app.cds_hooks.catalog import service_catalog
 from app.cds_hooks.invocation import InvocationError, parse_invocation
@@ -78,6 +79,14 @@ async def invoke(
             limit = settings.max_prefetch_entries
             problem = f"{entries} Bundle entries in prefetch and draftOrders; the limit is {limit}"
             return _fhir_error(413, [{"loc": ["body"], "msg": problem, "code": "too-costly"}])
+        drafts = (body.context or {}).get("draftOrders")
+        listed = drafts.get("entry") if isinstance(drafts, dict) else None
+        n_drafts = len(listed) if isinstance(listed, list) else 0
+        if n_drafts > settings.max_draft_orders:
+            limit = settings.max_draft_orders  # checked before any work on the orders
+            problem = f"{n_drafts} draft orders; the limit is {limit}"
+            loc = ["context", "draftOrders"]
+            return _fhir_error(413, [{"loc": loc, "msg": problem, "code": "too-costly"}])
         inv = parse_invocation(body, service)
     except InvocationError as exc:
         return _fhir_error(400, [{"loc": exc.loc, "msg": exc.msg}])
@@ -91,6 +100,8 @@ async def invoke(
         allowlist=fhir_allowlist(request, client),
         budget_seconds=settings.fhir_fetch_budget_seconds,
         refetch_on_operation_outcome=settings.refetch_on_operation_outcome,
+        max_bytes=settings.max_fhir_response_bytes,
+        max_entries=settings.max_prefetch_entries,
     )
     missing_required = [k for k in catalog.required_prefetch if k in pre.unavailable]
     if missing_required:
@@ -130,7 +141,9 @@ async def invoke(
     )  # the orders' indications (reasonReference) the prefetch did not hold
     resources += fetched
     issues += problems
-    decision = decide(
+    decision = await off_loop(  # CPU-bound: keep the event loop free (docs/faults.md)
+        request,
+        decide,
         resources,
         inv.draft_orders,
         obtained=pre.obtained,

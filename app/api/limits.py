@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from itertools import accumulate
 from typing import Any
 
+import anyio
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -132,6 +133,25 @@ def json_depth(raw: bytes) -> int:
     return max(0, max(accumulate(map(_STEP.__getitem__, brackets))))
 
 
+def json_depth_yielding(raw: bytes) -> int:
+    """:func:`json_depth` for large bodies in a worker thread: strings are skipped one regex
+    match at a time, so the interpreter can hand the GIL to the event loop in between (one
+    ``sub`` over megabytes would hold it throughout; docs/faults.md)."""
+    parts: list[bytes] = []
+    last = 0
+    for match in _JSON_STRING.finditer(raw):
+        parts.append(raw[last : match.start()])
+        last = match.end()
+    parts.append(raw[last:])
+    brackets = b"".join(parts).translate(None, _NOT_BRACKET)
+    if not brackets:
+        return 0
+    return max(0, max(accumulate(map(_STEP.__getitem__, brackets))))
+
+
+OFFLOAD_BYTES = 64 * 1024  # larger bodies are depth-checked in a worker thread
+
+
 class JsonDepthMiddleware:
     """Pure ASGI: reads a JSON request body (already capped by :class:`BodyLimitMiddleware`,
     which must run outside this one), answers 400 when it nests deeper than ``max_depth``,
@@ -154,7 +174,11 @@ class JsonDepthMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if len(body) > self.max_depth and json_depth(body) > self.max_depth:
+        if len(body) > OFFLOAD_BYTES:
+            depth = await anyio.to_thread.run_sync(json_depth_yielding, body)
+        else:
+            depth = json_depth(body) if len(body) > self.max_depth else 0
+        if depth > self.max_depth:
             msg = f"JSON nested deeper than {self.max_depth} levels"
             await _reject(scope, receive, send, 400, msg, "too_deep")
             return

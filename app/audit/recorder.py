@@ -1,30 +1,44 @@
 """Writes audit entries to the database off the request path; never loses them to an outage.
 
-``submit()`` only appends to an in-memory queue (when the queue is full, or the recorder is
-not running, it appends the entry to the spool instead: one fsync in the caller's thread). A
-worker thread commits what is queued in one transaction of its own once the oldest entry has
-waited ``linger_ms`` (default ``max_wait_ms / 4``) or ``batch_size`` entries are waiting: one
-commit then carries several entries, which cuts the writer's CPU (and so its GIL share) per
-entry about threefold under load. When the database fails, the batch goes to the durable spool
-(``spool.py``) and later batches go there directly until a replay succeeds; the replay probes
-the database every ``replay_interval`` seconds, doubling up to ``max_backoff``, and deletes a
-spool segment only after all its entries are committed. Inserts ignore a consult id already
-stored, so an entry that reaches the database twice is stored once.
+``submit()`` only appends to a bounded in-memory queue. A worker thread commits what is
+queued in one transaction of its own once the oldest entry has waited ``linger_ms`` (default
+``max_wait_ms / 4``) or ``batch_size`` entries are waiting: one commit then carries several
+entries. When the database fails, the batch goes to the durable spool (``spool.py``) and later
+batches go there directly until a replay succeeds; the replay probes the database every
+``replay_interval`` seconds, doubling up to ``max_backoff``, and deletes a spool segment only
+after all its entries are committed. Inserts ignore a consult id already stored, so an entry
+that reaches the database twice is stored once.
 
 A guard thread bounds the time an entry lives only in memory: an entry neither committed nor
 spooled ``max_wait_ms`` after ``submit()`` is appended to the spool (a slow or hanging
 database cannot stretch it; an in-flight batch spooled this way may also commit, which the
 idempotent insert absorbs).
 
+Ownership (no duplicates, no livelock; docs/faults.md): an entry is in exactly one place at a
+time - the queue, or the batch the worker has taken ("in flight"), or a spool write of the
+guard. The guard may write an in-flight entry to the spool, but it never puts one back in the
+queue: if that write fails the entry stays the worker's, and the worker waits for the guard's
+write to end before it spools what is left of its batch. A batch that neither the database nor
+the spool takes goes back to the front of the queue once (it left the queue, so nothing is
+duplicated) and is retried after a backoff.
+
+Overflow policy when the disk fails too: after a failed spool write, nobody touches the spool
+again for a backoff (``replay_interval`` doubling up to ``max_backoff``), and the worker holds
+the queue (no retry loop) until the database probe or the spool backoff says to try again.
+Entries stay queued up to ``queue_size``. A ``submit()`` that finds the queue full appends the
+entry to the spool in the caller's thread (one fsync) only while the spool is healthy; while
+the spool is failing it drops the entry at once, counts it in ``lost`` (exported as
+``vcf_cds_audit_entries_dropped_total``) and logs it at CRITICAL (the first drop of a run, then
+every 1,000th). ``submit()`` therefore never blocks on the database and never waits for a
+failing disk; memory is bounded by ``queue_size`` entries.
+
 Crash window, honestly: an entry is lost only if the process dies (SIGKILL, power loss, OOM)
 while it is in memory: from ``submit()`` until its commit or its spool fsync. That is
 typically ``linger_ms`` plus one commit (~15 ms by default) and at most about ``max_wait_ms``
-plus one fsync (default 50 ms), i.e. the entries submitted in the last ~50 ms before the kill.
-``queue_depth()`` counts exactly these entries. ``stop()`` (graceful shutdown, SIGTERM)
-drains the queue to the database or, failing that within ``stop_timeout``, to the spool. If
-both the database and the disk fail, entries stay queued and are retried; ``lost`` counts
-entries dropped because the queue was full and the spool write failed (logged at CRITICAL).
-The spool grows without bound during an outage (disk space is the limit).
+plus one fsync (default 50 ms) while the disk works. ``queue_depth()`` counts exactly these
+entries. ``stop()`` (graceful shutdown, SIGTERM) drains the queue to the database or, failing
+that within ``stop_timeout``, to the spool; what neither takes is counted in ``lost``. The
+spool grows without bound during an outage (disk space is the limit).
 """
 
 from __future__ import annotations
@@ -35,6 +49,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 from sqlalchemy import text
@@ -48,13 +63,20 @@ from app.db import audit_repo
 log = logging.getLogger("vcf_cds.audit")
 
 SessionFactory = Callable[[], Session]
+LOG_EVERY_DROP = 1000
 
 
-@dataclass(slots=True)
+class _State(Enum):
+    MEMORY = "memory"  # only in memory (queued or in flight)
+    WRITING = "writing"  # the guard is appending it to the spool
+    SPOOLED = "spooled"  # durable on disk
+
+
+@dataclass(slots=True, eq=False)  # identity: an entry is in one place at a time
 class _Item:
     entry: AuditEntry
     submitted: float  # time.monotonic()
-    spooled: bool = False
+    state: _State = _State.MEMORY
 
 
 def is_permanent(exc: BaseException) -> bool:
@@ -77,8 +99,9 @@ class AuditRecorder:
         queue_size: int = 10_000,
         batch_size: int = 200,
         replay_interval: float = 1.0,
-        max_backoff: float = 30.0,
+        max_backoff: float = 2.0,
         stop_timeout: float = 5.0,
+        spool: Spool | None = None,
     ) -> None:
         self._session_factory = session_factory
         self._spool_dir = Path(spool_dir)
@@ -92,7 +115,7 @@ class AuditRecorder:
         self._cond = threading.Condition()
         self._queue: deque[_Item] = deque()
         self._inflight: list[_Item] = []
-        self._spool_obj: Spool | None = None
+        self._spool_obj: Spool | None = spool
         self._spool_init = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._guard_stop = threading.Event()
@@ -102,9 +125,10 @@ class AuditRecorder:
         self._warm = False  # the first replay probes the database (opens a connection)
         self._backoff = replay_interval
         self._next_replay = 0.0
-        self._spool_failing = False
-        self._writing = 0  # entries claimed for the spool, not yet fsynced
-        self.lost = 0
+        self._spool_retry_at = 0.0  # no spool write before this (monotonic) after a failure
+        self._spool_backoff = replay_interval
+        self._writing = 0  # entries the guard took from the queue, not yet fsynced
+        self.lost = 0  # entries dropped: queue full and spool failing, or both failed at stop
 
     # ------------------------------------------------------------------ public API
 
@@ -134,41 +158,56 @@ class AuditRecorder:
         deadline = time.monotonic() + (self._stop_timeout if timeout is None else timeout)
         worker, guard = self._threads
         worker.join(max(0.0, deadline - time.monotonic()))
+        self._guard_stop.set()
+        guard.join(max(1.0, deadline - time.monotonic()))
         with self._cond:
-            left = self._claim([i for i in [*self._inflight, *self._queue] if not i.spooled])
+            pending = [*self._inflight, *self._queue]
+            left = [i for i in pending if i.state is _State.MEMORY]
+            for item in left:
+                item.state = _State.WRITING
             self._queue.clear()
             self._running = False
             self._cond.notify_all()
         if left:
-            log.warning("audit: database slow at shutdown; spooling %d entries", len(left))
-            if not self._to_spool(left):
-                with self._cond:
-                    self.lost += len(left)  # database and disk both failed at shutdown
-                    self._queue.clear()
-        self._guard_stop.set()
-        guard.join(1.0)
-        self._spool().close()
+            log.warning("audit: database unavailable at shutdown; spooling %d entries", len(left))
+            try:
+                self._spool().append([i.entry for i in left])
+            except Exception:
+                self._count_lost(len(left), "database and spool both failed at shutdown")
+        try:
+            self._spool().close()
+        except Exception:
+            log.exception("audit: closing the spool failed")
 
     def submit(self, entry: AuditEntry) -> None:
-        """Hand over an entry; never blocks on the database and never raises."""
+        """Hand over an entry; never blocks on the database or a failing disk, never raises."""
         item = _Item(entry, time.monotonic())
         with self._cond:
-            if self._running and not self._stopping and len(self._queue) < self._queue_size:
+            running = self._running and not self._stopping
+            if running and self._in_memory() < self._queue_size:
                 self._queue.append(item)
                 self._cond.notify_all()
+                return
+            if item.submitted < self._spool_retry_at:  # the disk failed a moment ago
+                self._count_lost(1, "queue full and spool failing")
                 return
         try:
             self._spool().append([entry])
         except Exception:
+            self._spool_failed()
             with self._cond:
-                self.lost += 1
-            log.critical("audit: entry %s LOST: queue full and spool failed", entry.consult_id)
+                self._count_lost(1, "queue full and spool write failed")
 
     def queue_depth(self) -> int:
         """Entries only in memory: queued, being committed or being spooled."""
         with self._cond:
-            unclaimed = sum(1 for i in self._inflight if not i.spooled)
+            unclaimed = sum(1 for i in self._inflight if i.state is not _State.SPOOLED)
             return len(self._queue) + unclaimed + self._writing
+
+    def lost_count(self) -> int:
+        """Entries dropped so far (see the overflow policy in the module docstring)."""
+        with self._cond:
+            return self.lost
 
     def spool_depth(self) -> int:
         """Entries waiting in the spool for the database."""
@@ -187,34 +226,54 @@ class AuditRecorder:
 
     # ------------------------------------------------------------------ worker
 
+    def _in_memory(self) -> int:
+        return len(self._queue) + len(self._inflight) + self._writing
+
+    def _holding(self, now: float) -> float:
+        """Until when the worker leaves the queue alone: the database is down and the spool
+        failed a moment ago, so any write now would fail again (0.0: not holding)."""
+        if self._db_ok or now >= self._spool_retry_at:
+            return 0.0
+        return min(self._spool_retry_at, self._next_replay)
+
+    def _next_batch(self) -> list[_Item] | None:
+        """Wait for work (call with ``_cond`` held); None when the worker should exit."""
+        while True:
+            now = time.monotonic()
+            if self._stopping:
+                if not self._queue or self._holding(now):
+                    return None
+                break
+            hold = self._holding(now)
+            if self._queue and not hold:
+                due = self._queue[0].submitted + self._linger
+                if len(self._queue) >= self._batch_size or now >= due or not self._db_ok:
+                    break
+                self._cond.wait(min(due, self._next_replay) - now)
+                if time.monotonic() >= self._next_replay:
+                    return []
+                continue
+            if now >= self._next_replay:
+                return []
+            wake = min(self._next_replay, hold) if hold else self._next_replay
+            self._cond.wait(max(wake - now, 0.001))
+        batch = [self._queue.popleft() for _ in range(min(len(self._queue), self._batch_size))]
+        self._inflight = batch
+        return batch
+
     def _work(self) -> None:
         while True:
             with self._cond:
-                while not self._stopping:
-                    now = time.monotonic()
-                    if self._queue:  # linger a little so one commit carries several entries
-                        due = self._queue[0].submitted + self._linger
-                        if len(self._queue) >= self._batch_size or now >= due:
-                            break
-                        self._cond.wait(due - now)
-                        continue
-                    if now >= self._next_replay:
-                        break
-                    self._cond.wait(self._next_replay - now)
-                if self._stopping and not self._queue:
-                    self._inflight = []
+                batch = self._next_batch()
+                if batch is None:
                     self._cond.notify_all()
                     return
-                batch = [
-                    self._queue.popleft() for _ in range(min(len(self._queue), self._batch_size))
-                ]
-                self._inflight = batch
             if batch:
                 try:
                     self._persist(batch)
                 except Exception:  # a bug must not kill the writer nor lose the batch
                     log.exception("audit: worker error")
-                    self._spool_unsaved(batch)
+                    self._spool_batch(batch)
                 with self._cond:
                     self._inflight = []
                     self._cond.notify_all()
@@ -235,13 +294,32 @@ class AuditRecorder:
                     self._mark_down(exc)
                 else:
                     log.warning("audit: batch refused (%s); spooling", type(exc).__name__)
-        self._spool_unsaved(batch)
+        self._spool_batch(batch)
 
-    def _spool_unsaved(self, batch: list[_Item]) -> None:
+    def _spool_batch(self, batch: list[_Item]) -> None:
+        """Spool what of the worker's ``batch`` is neither spooled nor being spooled by the
+        guard; if the disk fails, put it back at the queue's front (it is in no other place)."""
         with self._cond:
-            todo = self._claim([i for i in batch if not i.spooled])
-        if todo and not self._to_spool(todo):
-            time.sleep(min(self._backoff, 1.0))  # disk failing too: retry later, not hot
+            while any(i.state is _State.WRITING for i in batch):  # the guard's write: bounded
+                self._cond.wait(0.05)
+            todo = [i for i in batch if i.state is _State.MEMORY]
+            if todo and time.monotonic() < self._spool_retry_at:
+                self._requeue(todo)
+                self._inflight = []  # the batch is back in the queue: counted once
+                return
+            for item in todo:  # ours to write: the guard leaves WRITING items alone
+                item.state = _State.WRITING
+        if todo and not self._write_spool(todo):
+            with self._cond:
+                self._requeue(todo)
+                self._inflight = []
+
+    def _requeue(self, items: list[_Item]) -> None:
+        """Put items that left the queue back at its front (call with ``_cond`` held)."""
+        for item in reversed(items):
+            item.state = _State.MEMORY
+            self._queue.appendleft(item)
+        self._cond.notify_all()
 
     def _commit(self, entries: Sequence[AuditEntry]) -> None:
         with self._session_factory() as session, session.begin():
@@ -266,8 +344,9 @@ class AuditRecorder:
     def _mark_down(self, exc: BaseException) -> None:
         if self._db_ok:
             log.error("audit: database unavailable (%s); spooling", type(exc).__name__)
-        self._db_ok = False
-        self._next_replay = min(self._next_replay, time.monotonic() + self._backoff)
+        with self._cond:
+            self._db_ok = False
+            self._next_replay = min(self._next_replay, time.monotonic() + self._backoff)
 
     def _replay(self) -> None:
         spool = self._spool()
@@ -281,14 +360,17 @@ class AuditRecorder:
             done = spool.replay(self._commit_isolating, self._batch_size)
         except Exception as exc:
             self._mark_down(exc)
-            self._next_replay = time.monotonic() + self._backoff
-            self._backoff = min(self._backoff * 2, self._max_backoff)
+            with self._cond:
+                self._next_replay = time.monotonic() + self._backoff
+                self._backoff = min(self._backoff * 2, self._max_backoff)
             return
         if not self._db_ok or done:
             log.info("audit: database available; %d spooled entries committed", done)
-        self._db_ok = self._warm = True
-        self._backoff = self._interval
-        self._next_replay = time.monotonic() + self._interval
+        with self._cond:
+            self._db_ok = self._warm = True
+            self._backoff = self._interval
+            self._next_replay = time.monotonic() + self._interval
+            self._cond.notify_all()
 
     # ------------------------------------------------------------------ guard
 
@@ -296,14 +378,29 @@ class AuditRecorder:
         tick = max(self._max_wait / 2, 0.005)
         while not self._guard_stop.wait(tick):
             with self._cond:
-                limit = time.monotonic() - self._max_wait
-                stale: list[_Item] = []
+                now = time.monotonic()
+                if now < self._spool_retry_at:
+                    continue  # the disk failed a moment ago: no retry loop
+                limit = now - self._max_wait
+                queued: list[_Item] = []
                 while self._queue and self._queue[0].submitted <= limit:
-                    stale.append(self._queue.popleft())
-                stale += [i for i in self._inflight if not i.spooled and i.submitted <= limit]
-                self._claim(stale)
-            if stale:
-                self._to_spool(stale)
+                    queued.append(self._queue.popleft())
+                flying = [
+                    i for i in self._inflight if i.state is _State.MEMORY and i.submitted <= limit
+                ]
+                for item in (*queued, *flying):
+                    item.state = _State.WRITING
+                self._writing += len(queued)
+            if not queued and not flying:
+                continue
+            ok = self._write_spool([*queued, *flying])
+            with self._cond:
+                self._writing -= len(queued)
+                if not ok:
+                    for item in flying:  # still the worker's: it spools them or requeues them
+                        item.state = _State.MEMORY
+                    self._requeue(queued)
+                self._cond.notify_all()
 
     # ------------------------------------------------------------------ spool
 
@@ -313,29 +410,33 @@ class AuditRecorder:
                 self._spool_obj = Spool(self._spool_dir)
             return self._spool_obj
 
-    def _claim(self, items: list[_Item]) -> list[_Item]:
-        """Mark ``items`` as going to the spool (call with ``_cond`` held)."""
-        for item in items:
-            item.spooled = True
-        self._writing += len(items)
-        return items
-
-    def _to_spool(self, items: list[_Item]) -> bool:
-        """Append claimed items to the spool; on failure put them back at the queue's front."""
+    def _write_spool(self, items: list[_Item]) -> bool:
+        """Append ``items`` to the spool; True (and the items marked spooled) on success."""
         try:
             self._spool().append([i.entry for i in items])
-        except Exception:
-            if not self._spool_failing:
-                log.critical("audit: spool write failed; %d entries kept in memory", len(items))
-            self._spool_failing = True
-            with self._cond:
-                for item in reversed(items):
-                    item.spooled = False
-                    self._queue.appendleft(item)
-                self._writing -= len(items)
-                self._cond.notify_all()
+        except Exception as exc:
+            self._spool_failed(exc)
             return False
         with self._cond:
-            self._writing -= len(items)
-        self._spool_failing = False
+            for item in items:
+                item.state = _State.SPOOLED
+            self._spool_backoff = self._interval
+            self._spool_retry_at = 0.0
         return True
+
+    def _spool_failed(self, exc: BaseException | None = None) -> None:
+        with self._cond:
+            first = self._spool_retry_at == 0.0
+            self._spool_retry_at = time.monotonic() + self._spool_backoff
+            self._spool_backoff = min(self._spool_backoff * 2, self._max_backoff)
+            self._cond.notify_all()
+        if first:
+            why = type(exc).__name__ if exc else "error"
+            log.critical("audit: spool write failed (%s); entries kept in memory", why)
+
+    def _count_lost(self, n: int, why: str) -> None:
+        """Count dropped entries (call with ``_cond`` held for submit; any thread at stop)."""
+        before = self.lost
+        self.lost += n
+        if before == 0 or before // LOG_EVERY_DROP != self.lost // LOG_EVERY_DROP:
+            log.critical("audit: %d entries LOST so far (%s)", self.lost, why)

@@ -6,6 +6,13 @@ keys, and failed ones when ``refetch_on_operation_outcome`` is set, are fetched 
 ``fhirServer`` with ``fhirAuthorization`` within one total time budget, and only from
 allow-listed servers. What can be had neither way is reported; the router answers 412 when a
 required key is among it.
+
+Bounded work (docs/faults.md): a response is streamed and decompressed here (``gzip`` and
+``deflate`` only, with ``zlib``'s ``max_length``), never by httpx, and reading stops as soon as
+the decompressed body passes ``max_bytes`` (a gzip bomb costs at most that much memory). A
+fetch whose Bundle pages hold more than ``max_entries`` entries in total is refused. Both are
+reported as unavailable with the reason. Large bodies are parsed in a worker thread one Bundle
+entry at a time (``bundle_json.py``), stopping at the entry cap.
 """
 
 from __future__ import annotations
@@ -13,12 +20,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import anyio
 import httpx
 
+from app.cds_hooks.bundle_json import TooManyEntries, loads_bundle
 from app.cds_hooks.catalog import ServiceCatalog
 from app.cds_hooks.models import HookRequest
 from app.clinical.findings import InputIssue
@@ -38,6 +48,17 @@ def is_fhir_id(value: object) -> bool:
 
 
 MAX_PAGES = 5
+DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+DEFAULT_MAX_ENTRIES = 5000
+PARSE_INLINE_BYTES = 256 * 1024
+INFLATE_STEP = (
+    256 * 1024
+)  # bytes inflated per step on the event loop  # larger bodies are parsed in a worker thread
+_DECOMPRESSED = {"gzip", "x-gzip", "deflate"}
+
+
+class _Refused(Exception):
+    """The FHIR server's answer is refused: over a cap, corrupt or unsupported (says which)."""
 
 
 @dataclass
@@ -86,6 +107,8 @@ async def resolve_prefetch(
     allowlist: list[str],
     budget_seconds: float,
     refetch_on_operation_outcome: bool,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_entries: int = DEFAULT_MAX_ENTRIES,
 ) -> PrefetchResult:
     """Resolve every prefetch key of the catalog (see module docstring)."""
     result = PrefetchResult()
@@ -130,12 +153,19 @@ async def resolve_prefetch(
         return result
     assert req.fhirServer is not None
     base = req.fhirServer.rstrip("/")
-    headers = {"Accept": "application/fhir+json"}
+    headers = {"Accept": "application/fhir+json", "Accept-Encoding": "gzip, deflate"}
     if req.fhirAuthorization is not None:
         headers["Authorization"] = f"Bearer {req.fhirAuthorization.access_token}"
     tasks = {
         key: asyncio.create_task(
-            _fetch(client, base, render(catalog.prefetch_templates[key], patient_id), headers)
+            _fetch(
+                client,
+                base,
+                render(catalog.prefetch_templates[key], patient_id),
+                headers,
+                max_bytes=max_bytes,
+                max_entries=max_entries,
+            )
         )
         for key in to_fetch
     }
@@ -166,7 +196,13 @@ async def resolve_prefetch(
 
 
 async def _fetch(
-    client: httpx.AsyncClient, base: str, query: str, headers: dict[str, str]
+    client: httpx.AsyncClient,
+    base: str,
+    query: str,
+    headers: dict[str, str],
+    *,
+    max_bytes: int,
+    max_entries: int,
 ) -> tuple[Any, str | None]:
     """GET one query (following same-server ``next`` links, bounded). Returns (value, problem);
     a 404 on an instance read is "no data" (None)."""
@@ -175,23 +211,34 @@ async def _fetch(
     first: dict[str, Any] | None = None
     for _ in range(MAX_PAGES):
         try:
-            response = await client.get(url, headers=headers, follow_redirects=False)
+            status, raw = await _get_capped(client, url, headers, max_bytes)
+        except _Refused as exc:
+            return None, str(exc)
         except httpx.HTTPError as exc:
             return None, f"FHIR server unreachable ({type(exc).__name__})"
-        if response.status_code == 404 and "?" not in query:
+        if status == 404 and "?" not in query:
             return None, None
-        if response.status_code != 200:
-            return None, f"FHIR server answered HTTP {response.status_code}"
+        if status != 200:
+            return None, f"FHIR server answered HTTP {status}"
+        room = max_entries - len(entries)
         try:
-            body = response.json()
-        except ValueError:
+            if len(raw) > PARSE_INLINE_BYTES:
+                body = await anyio.to_thread.run_sync(loads_bundle, raw, room)
+            else:
+                body = loads_bundle(raw, room)
+        except TooManyEntries:
+            return None, f"FHIR server answered with more than {max_entries} Bundle entries"
+        except (ValueError, RecursionError):
             return None, "FHIR server answered with invalid JSON"
         if not isinstance(body, dict):
             return None, "FHIR server answered with a non-resource"
         if body.get("resourceType") != "Bundle":
             return body, None
         first = first or body
-        entries += [e for e in body.get("entry") or [] if isinstance(e, dict)]
+        page = body.get("entry") or []
+        if not isinstance(page, list) or len(entries) + len(page) > max_entries:
+            return None, f"FHIR server answered with more than {max_entries} Bundle entries"
+        entries += [e for e in page if isinstance(e, dict)]
         nxt = next(
             (
                 lk.get("url")
@@ -205,3 +252,46 @@ async def _fetch(
         url = nxt
     assert first is not None
     return {**first, "entry": entries}, None
+
+
+async def _get_capped(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], max_bytes: int
+) -> tuple[int, bytes]:
+    """Status and decompressed body of a GET; raises :class:`_Refused` past ``max_bytes``
+    (compressed or not) without reading further. Bodies of non-200 answers are not read."""
+    too_large = _Refused(f"FHIR server answered with more than {max_bytes} bytes")
+    async with client.stream("GET", url, headers=headers, follow_redirects=False) as response:
+        if response.status_code != 200:
+            return response.status_code, b""
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in _DECOMPRESSED and encoding not in ("", "identity"):
+            raise _Refused(f"FHIR server answered with unsupported Content-Encoding {encoding}")
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise too_large
+        # gzip or zlib-wrapped deflate, detected from the header (wbits + 32)
+        decoder = zlib.decompressobj(zlib.MAX_WBITS | 32) if encoding in _DECOMPRESSED else None
+        body = bytearray()
+        async for chunk in response.aiter_raw():
+            if decoder is None:
+                body += chunk
+            else:
+                data = chunk
+                while data:  # inflate in steps: the event loop runs between them
+                    step = min(INFLATE_STEP, max_bytes + 1 - len(body))
+                    try:
+                        body += decoder.decompress(data, step)
+                    except zlib.error:
+                        raise _Refused("FHIR server answered with a corrupt body") from None
+                    data = decoder.unconsumed_tail
+                    if len(body) > max_bytes:
+                        raise too_large
+                    if data:
+                        await asyncio.sleep(0)
+            if len(body) > max_bytes:
+                raise too_large
+        if decoder is not None:
+            body += decoder.flush()
+            if len(body) > max_bytes:
+                raise too_large
+        return 200, bytes(body)

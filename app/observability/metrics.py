@@ -7,11 +7,13 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.assessment.orders import OrderRating
@@ -44,6 +46,19 @@ def _safe(fn: DepthFn, name: str) -> DepthFn:
     return read
 
 
+_DROPPED_HELP = "Audit records dropped: queue full while the spool failed (docs/faults.md)"
+
+
+class _CounterFn(Collector):
+    """A counter read from a callback at each scrape (the recorder keeps the count)."""
+
+    def __init__(self, name: str, doc: str, fn: DepthFn) -> None:
+        self._name, self._doc, self._fn = name, doc, _safe(fn, name)
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(self._name, self._doc, value=self._fn())
+
+
 class Metrics:
     """The service's metrics. ``spool_depth`` / ``queue_depth`` are read at each scrape;
     a gauge whose callback is not given is not exported."""
@@ -53,6 +68,7 @@ class Metrics:
         *,
         spool_depth: DepthFn | None = None,
         queue_depth: DepthFn | None = None,
+        audit_dropped: DepthFn | None = None,
         registry: CollectorRegistry | None = None,
     ) -> None:
         self.registry = registry or CollectorRegistry(auto_describe=True)
@@ -100,6 +116,8 @@ class Metrics:
             Gauge(
                 "vcf_cds_audit_queue_depth", "Audit records waiting in memory", registry=r
             ).set_function(_safe(queue_depth, "queue_depth"))
+        if audit_dropped is not None:
+            r.register(_CounterFn("vcf_cds_audit_entries_dropped", _DROPPED_HELP, audit_dropped))
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         method = method if method in _METHODS else "OTHER"  # bounded label values

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Annotated, Any
 
@@ -11,9 +10,11 @@ from fastapi.responses import JSONResponse
 
 from app.api.deps import KnowledgeDep, SettingsDep
 from app.api.errors import operation_outcome
-from app.api.limits import json_depth, unicode_problem
+from app.api.limits import OFFLOAD_BYTES, json_depth, json_depth_yielding, unicode_problem
+from app.api.offload import off_loop
 from app.assessment.service import assessment_json
 from app.audit.setup import patient_id_of, submit_decision
+from app.cds_hooks.bundle_json import TooManyEntries, loads_bundle
 from app.cds_hooks.models import dump_response
 from app.decision import decide
 from app.fhir.adapter import unpack
@@ -98,6 +99,7 @@ _BODY: dict[str, Any] = {
     responses={
         200: {"description": "The assessment (api.md) and the cards the CDS hook would return"},
         400: {"description": "Not a FHIR Bundle: OperationOutcome naming the field"},
+        413: {"description": "More entries or draft ServiceRequests than the limits"},
         401: {"description": "Client authentication failed (bare 401)"},
     },
 )
@@ -114,12 +116,19 @@ async def create_assessment(
     started = time.perf_counter()
     raw = await request.body()
     # JsonDepthMiddleware checks JSON content types only; this route parses any body
-    if json_depth(raw) > settings.max_json_depth:
+    if len(raw) > OFFLOAD_BYTES:  # large: in a worker thread, yielding the GIL
+        depth = await off_loop(request, json_depth_yielding, raw)
+    else:
+        depth = json_depth(raw)
+    if depth > settings.max_json_depth:
         return _error(["body"], f"JSON nested deeper than {settings.max_json_depth} levels")
     if (problem := unicode_problem(raw)) is not None:
         return _error(["body"], problem)
-    try:
-        body = json.loads(raw)
+    try:  # in a worker thread, an entry at a time: a large body does not stall the loop
+        body = await off_loop(request, loads_bundle, raw, settings.max_prefetch_entries)
+    except TooManyEntries:
+        limit = settings.max_prefetch_entries
+        return _error(["body", "entry"], f"more than {limit} Bundle entries", status=413)
     except (ValueError, RecursionError):
         return _error(["body"], "request body is not valid JSON")
     stated: set[str] | None = None
@@ -142,7 +151,12 @@ async def create_assessment(
         for r in resources
         if r.get("resourceType") == "ServiceRequest" and r.get("status") == "draft"
     ]
-    others = [r for r in resources if not any(r is d for d in drafts)]
+    if len(drafts) > settings.max_draft_orders:
+        limit = settings.max_draft_orders
+        msg = f"{len(drafts)} draft ServiceRequests; the limit is {limit}"
+        return _error(["body", "entry"], msg, status=413)
+    draft_ids = {id(d) for d in drafts}
+    others = [r for r in resources if id(r) not in draft_ids]
     present = {str(r.get("resourceType")) for r in others}
     if stated is None:  # a bare Bundle: a record kind counts as read when present (as before)
         obtained = {kind: kind in present or kind in complete for kind in RECORD_KINDS}
@@ -151,7 +165,9 @@ async def create_assessment(
             kind: kind in complete or (kind in stated if kind in HISTORY_KINDS else kind in present)
             for kind in RECORD_KINDS
         }
-    decision = decide(
+    decision = await off_loop(  # CPU-bound: keep the event loop free (docs/faults.md)
+        request,
+        decide,
         others,
         drafts,
         obtained=obtained,
@@ -203,9 +219,12 @@ def _unwrap(body: dict[str, Any]) -> tuple[Any, set[str]] | JSONResponse:
     return body.get("bundle"), kinds
 
 
-def _error(loc: list[str], msg: str) -> JSONResponse:
+def _error(loc: list[str], msg: str, status: int = 400) -> JSONResponse:
+    issue: dict[str, Any] = {"loc": loc, "msg": msg}
+    if status == 413:
+        issue["code"] = "too-costly"
     return JSONResponse(
-        operation_outcome(400, [{"loc": loc, "msg": msg}]),
-        status_code=400,
+        operation_outcome(status, [issue]),
+        status_code=status,
         media_type="application/fhir+json",
     )
