@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect, text
 
 from app.db.migrate import alembic_config
 
 MIGRATE_COMMAND = "alembic upgrade head"
+VERSION_TABLE = "alembic_version"
 
 
 @lru_cache(maxsize=1)
@@ -55,7 +55,10 @@ def schema_state(engine: Engine) -> SchemaState:
     expected = expected_heads()
     try:
         with engine.connect() as conn:
-            current = MigrationContext.configure(conn).get_current_heads()
+            current: list[str] = []
+            if inspect(conn).has_table(VERSION_TABLE):  # Alembic's bookkeeping table
+                rows = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))
+                current = [str(r[0]) for r in rows]
     except Exception:
         return SchemaState(False, (), expected)
     return SchemaState(True, tuple(sorted(current)), expected)
