@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ from app.api import (
     fhir_routes,
     metrics_routes,
 )
+from app.api.db_errors import install_db_error_handler
 from app.api.docs_ui import install_docs
 from app.api.errors import install_error_handlers
 from app.api.headers import KnowledgeVersionHeader
@@ -29,6 +31,7 @@ from app.db.engine import make_engine
 from app.db.jti_repo import DbReplayStore, FallbackReplayStore
 from app.fhir.concept_maps import install as install_code_maps
 from app.fhir.concept_maps import versioned
+from app.db.migrate import upgrade
 from app.fhir.warmup import warm_up
 from app.knowledge.loader import load_knowledge
 from app.observability.cors import cors_middleware_kwargs
@@ -86,6 +89,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("VCF-CDS starting (knowledge %s)", knowledge.version)
+        if settings.migrate_on_start:
+            log.info("applying database migrations (VCF_CDS_MIGRATE_ON_START)")
+            await asyncio.to_thread(upgrade, settings.database_url)
         audit_recorder.start()
         yield
         audit_recorder.stop()  # drains to the database, or the durable spool
@@ -142,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
+    install_db_error_handler(app)
     install_openapi(app)
     install_docs(app)
     install_tracing(app, settings.tracing, engine=engine, http_client=http_client)

@@ -17,6 +17,9 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "production"
     database_url: str = "sqlite:///./vcf_cds.db"
+    # apply the Alembic migrations at start-up (the container does); otherwise an unmigrated
+    # database is reported not ready with the command to run
+    migrate_on_start: bool = False
     public_base_url: str = "http://127.0.0.1:8000"
 
     # clinical-rules policies (named settings with the documented defaults)

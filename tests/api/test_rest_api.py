@@ -118,7 +118,7 @@ def test_health(client: Any) -> None:
     assert client.get("/api/v1/health/live").json()["status"] == "ok"
     ready = client.get("/api/v1/health/ready")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"knowledge": True, "database": True}
+    assert ready.json()["checks"] == {"knowledge": True, "database": True, "schema": True}
     assert ready.headers["x-knowledge-version"] == ready.json()["knowledge_version"]
 
 

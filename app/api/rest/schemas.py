@@ -196,3 +196,6 @@ class HealthResponse(BaseModel):
     status: Literal["ok", "unavailable"]
     checks: dict[str, bool] = {}
     knowledge_version: str | None = None
+    message: str | None = Field(
+        default=None, description="When not ready: what is wrong and the command to run"
+    )
