@@ -21,7 +21,9 @@ while it is in memory: from ``submit()`` until its commit or its spool fsync. Th
 typically ``linger_ms`` plus one commit (~15 ms by default) and at most about ``max_wait_ms``
 plus one fsync (default 50 ms), i.e. the entries submitted in the last ~50 ms before the kill.
 ``queue_depth()`` counts exactly these entries. ``stop()`` (graceful shutdown, SIGTERM)
-drains the queue to the database or, failing that within ``stop_timeout``, to the spool. If
+drains the queue to the database or, failing that within ``stop_timeout``, to the spool, and
+when the database is up replays the spool once more (entries the guard spooled during a slow
+commit), so a graceful stop leaves the spool empty unless the database is down. If
 both the database and the disk fail, entries stay queued and are retried; ``lost`` counts
 entries dropped because the queue was full and the spool write failed (logged at CRITICAL).
 The spool grows without bound during an outage (disk space is the limit).
@@ -147,6 +149,11 @@ class AuditRecorder:
                     self._queue.clear()
         self._guard_stop.set()
         guard.join(1.0)
+        if self._db_ok:  # entries the guard spooled while a commit was slow: commit them now,
+            try:  # a pod's emptyDir spool does not outlive the pod
+                self._replay()
+            except Exception:
+                log.exception("audit: replay at shutdown failed; entries stay in the spool")
         self._spool().close()
 
     def submit(self, entry: AuditEntry) -> None:
