@@ -37,7 +37,9 @@ while it is in memory: from ``submit()`` until its commit or its spool fsync. Th
 typically ``linger_ms`` plus one commit (~15 ms by default) and at most about ``max_wait_ms``
 plus one fsync (default 50 ms) while the disk works. ``queue_depth()`` counts exactly these
 entries. ``stop()`` (graceful shutdown, SIGTERM) drains the queue to the database or, failing
-that within ``stop_timeout``, to the spool; what neither takes is counted in ``lost``. The
+that within ``stop_timeout``, to the spool; what neither takes is counted in ``lost``. When
+the database is up, ``stop()`` also replays the spool once more (entries the guard spooled
+during a slow commit), so a graceful stop leaves the spool empty unless the database is down. The
 spool grows without bound during an outage (disk space is the limit).
 """
 
@@ -174,6 +176,11 @@ class AuditRecorder:
                 self._spool().append([i.entry for i in left])
             except Exception:
                 self._count_lost(len(left), "database and spool both failed at shutdown")
+        elif self._db_ok:  # entries the guard spooled while a commit was slow: commit them now,
+            try:  # a pod's emptyDir spool does not outlive the pod
+                self._replay()
+            except Exception:
+                log.exception("audit: replay at shutdown failed; entries stay in the spool")
         try:
             self._spool().close()
         except Exception:
