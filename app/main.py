@@ -29,9 +29,9 @@ from app.api.rest import acr, analytics, assessments, audit, health, scores
 from app.audit.setup import audit_key, make_recorder, submit_rejection
 from app.db.engine import make_engine
 from app.db.jti_repo import DbReplayStore, FallbackReplayStore
+from app.db.migrate import upgrade
 from app.fhir.concept_maps import install as install_code_maps
 from app.fhir.concept_maps import versioned
-from app.db.migrate import upgrade
 from app.fhir.warmup import warm_up
 from app.knowledge.loader import load_knowledge
 from app.observability.cors import cors_middleware_kwargs

@@ -20,6 +20,7 @@ from app.cds_hooks.prefetch import FHIR_ID, _fetch, server_allowed
 from app.clinical.findings import InputIssue
 from app.fhir.indication import reason_references
 
+MAX_REFERENCE_BYTES = 1024 * 1024  # one Condition or Observation (read, not search)
 MAX_REFERENCES = 20  # reads per hook call
 
 
@@ -70,7 +71,12 @@ async def fetch_reason_references(
     headers = {"Accept": "application/fhir+json"}
     if req.fhirAuthorization is not None:
         headers["Authorization"] = f"Bearer {req.fhirAuthorization.access_token}"
-    tasks = {key: asyncio.create_task(_fetch(client, base, key, headers)) for key in wanted}
+    tasks = {
+        key: asyncio.create_task(
+            _fetch(client, base, key, headers, max_bytes=MAX_REFERENCE_BYTES, max_entries=1)
+        )
+        for key in wanted
+    }
     done, pending = await asyncio.wait(tasks.values(), timeout=budget_seconds)
     for task in pending:
         task.cancel()

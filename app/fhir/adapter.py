@@ -20,13 +20,13 @@ from app.clinical.findings import (
     InputIssue,
     PatientFindings,
 )
+from app.fhir.condition_findings import read_condition_findings
 from app.fhir.derived import (
     derive_from_condition,
     derive_from_observation,
     enumerations,
     is_enumeration,
 )
-from app.fhir.condition_findings import read_condition_findings
 from app.fhir.history import HistorySources, merge_fractures, read_condition, read_procedure
 from app.fhir.indication import read_indications
 from app.fhir.medications import (
