@@ -10,7 +10,7 @@ import pytest
 
 from app.clinical.findings import Finding, PatientFindings
 from app.fhir.adapter import read_resources
-from app.fhir.reports import MAX_NARRATIVE_CHARS, TEXT_MARK
+from app.fhir.reports import MAX_NARRATIVE_CHARS, MAX_NARRATIVE_REPORTS, TEXT_MARK, quote
 from tests import fhir_builders as builders
 from tests.fhir.make import FINDING, ICD, LOINC, PATIENT, Json, concept, obs
 from tests.hooks.conftest import cards_with
@@ -154,6 +154,22 @@ def test_long_narrative_is_capped_and_reported() -> None:
     assert "only the start is read" in messages(pf)["DiagnosticReport/r1.conclusion"]
     pf = read(report(presentedForm=[text_form("No retropulsion. " + filler)]))
     assert "only the start is read" in messages(pf)["DiagnosticReport/r1.presentedForm[0].data"]
+
+
+def test_narratives_per_read_are_capped() -> None:
+    reports = [
+        report(f"r{i}", conclusion=f"Retropulsion at L{1 + i % 5}.")
+        for i in range(MAX_NARRATIVE_REPORTS + 2)
+    ]
+    pf = read(*reports)
+    read_from = {s.split(".", 1)[0] for f in pf.findings for s in f.sources}
+    assert len(read_from) == MAX_NARRATIVE_REPORTS
+    late = [i for i in pf.issues if "reports with narrative; text not read" in i.message]
+    assert [i.location for i in late] == [f"DiagnosticReport/r{n}.conclusion" for n in (50, 51)]
+
+
+def test_quoted_sentence_cannot_break_card_markdown() -> None:
+    assert quote('A "big" | `x` **<b>L1</b>**\n fracture') == "A 'big' / 'x' ‹b›L1‹/b› fracture"
 
 
 def test_contradicting_sentences_in_one_report_give_unknown() -> None:
