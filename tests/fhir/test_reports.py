@@ -7,6 +7,8 @@ from datetime import date
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.clinical.findings import Finding, PatientFindings
 from app.fhir.adapter import read_resources
@@ -200,6 +202,12 @@ def test_coded_value_wins_over_newer_text(coded_level: str | None, sentence: str
     assert any("a coded value is used instead" in m for m in messages(pf).values())
 
 
+def test_conclusion_code_wins_over_the_same_reports_narrative() -> None:
+    rep = report(conclusionCode=[concept(FINDING, "retropulsion")], conclusion="No retropulsion.")
+    retro = found(read(rep), "retropulsion")
+    assert retro.value is True and retro.sources == ("DiagnosticReport/r1.conclusionCode[0]",)
+
+
 def test_coded_false_wins_over_text_true_and_text_fills_other_levels() -> None:
     coded = obs("o1", "cord-compression", level="T9", when="2019-01-01", valueBoolean=False)
     rep = report(conclusion="Cord compression at T9. Cord compression at T10.")
@@ -279,3 +287,32 @@ def test_text_findings_are_marked_in_assessment_json_and_cards(client: Any) -> N
     cards = client.post("/cds-services/vcf-patient-view", json=req).json()["cards"]
     [variant] = cards_with({"cards": cards}, "acr-variant-1")
     assert TEXT_MARK in variant["detail"] and "Acute L1 compression fracture." in variant["detail"]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=40),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+report_fields = st.sampled_from(
+    [
+        "status",
+        "result",
+        "contained",
+        "conclusion",
+        "conclusionCode",
+        "presentedForm",
+        "effectiveDateTime",
+        "issued",
+    ]
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(report_fields, json_values, max_size=4))
+def test_any_report_shape_is_read_without_error(fields: dict[str, Any]) -> None:
+    pf = read({**report(), **fields}, obs("v", "vcf", level="L2", valueBoolean=True))
+    assert found(pf, "vcf", "L2").value is True
+    assert not any(i.message.startswith("could not be read") for i in pf.issues)
