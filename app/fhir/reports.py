@@ -50,6 +50,10 @@ def text_codes() -> dict[str, str]:
 
     data = json.loads((DATA / "targets.json").read_text(encoding="utf-8"))
     codes: dict[str, str] = data["finding_codes"]
+    known = code_tables().findings.by_code()
+    unknown = sorted(code for code in codes.values() if code not in known)
+    if unknown:  # checked at start-up (the warm-up reads a narrative)
+        raise ValueError(f"narrative/data/targets.json: unknown finding codes {unknown}")
     return codes
 
 

@@ -45,6 +45,9 @@ def warm_up() -> None:
     """Do every slow first-time step once (call at start-up)."""
     code_tables()
     from app.fhir.codesystems import code_system_bundle
+    from app.fhir.reports import text_codes
+
+    text_codes()  # the narrative kinds' finding codes: a bad table stops start-up
 
     code_system_bundle()
     resources = []

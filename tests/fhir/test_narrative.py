@@ -146,3 +146,12 @@ def test_docs_page_is_current() -> None:
         [sys.executable, str(script), "--check"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_kind_maps_to_a_known_finding_code() -> None:
+    from app.fhir.codes import code_tables
+    from app.fhir.reports import text_codes
+
+    codes = text_codes()
+    assert set(codes) == set(KINDS)
+    assert set(codes.values()) <= set(code_tables().findings.by_code())
