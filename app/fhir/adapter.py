@@ -39,7 +39,7 @@ from app.fhir.medications import (
 from app.fhir.observations import Candidate, read_observation
 from app.fhir.orders import read_order
 from app.fhir.raw import objs, parse_date, reference_id, resource_label, text
-from app.fhir.reports import read_report, without_outranked_text
+from app.fhir.reports import NarrativeBudget, read_report, without_outranked_text
 
 MAX_DEPTH = 4  # Bundles inside Bundles
 MAX_RESOURCES = 10_000
@@ -213,6 +213,7 @@ class _Read:
         self.refs: dict[str, str | None] = {}
         self.dates: dict[str, datetime | None] = {}
         self.labels: frozenset[str] = frozenset()  # every resource of the input, "Type/id"
+        self.narratives = NarrativeBudget()
 
     def patient(self, resources: list[tuple[Resource, str, str]]) -> None:
         for resource, label, rtype in resources:
@@ -285,8 +286,8 @@ class _Read:
         elif rtype in MEDICATION_TYPES:
             self.medication(resource, label)
         elif rtype == "DiagnosticReport":
-            from_report = read_report(resource, label, self.labels, self.history, issues)
-            self.candidates.extend(from_report)
+            read = read_report(resource, label, self.labels, self.history, issues, self.narratives)
+            self.candidates.extend(read)
         elif rtype == "ServiceRequest":
             if text(resource, "status", 40) == "draft":
                 self.pf.orders.append(read_order(resource, label))

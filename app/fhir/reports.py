@@ -21,6 +21,7 @@ import base64
 import binascii
 import json
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Literal
@@ -35,6 +36,7 @@ USED_STATUSES = frozenset({"final", "amended", "corrected", "appended", "prelimi
 MAX_NARRATIVE_CHARS = 20_000  # per narrative part; a longer text is read up to this length
 MAX_PRESENTED_FORMS = 5
 MAX_RESULTS = 200
+MAX_NARRATIVE_REPORTS = 50  # per read: reports after these are read without their narrative
 QUOTE_CHARS = 200
 TEXT_MARK = "read from report text"
 Severity = Literal["error", "warning", "information"]
@@ -48,13 +50,33 @@ def text_codes() -> dict[str, str]:
 
     data = json.loads((DATA / "targets.json").read_text(encoding="utf-8"))
     codes: dict[str, str] = data["finding_codes"]
+    known = code_tables().findings.by_code()
+    unknown = sorted(code for code in codes.values() if code not in known)
+    if unknown:  # checked at start-up (the warm-up reads a narrative)
+        raise ValueError(f"narrative/data/targets.json: unknown finding codes {unknown}")
     return codes
 
 
+@dataclass
+class NarrativeBudget:
+    """Narratives still to be read in one ``read_resources`` call."""
+
+    reports_left: int = MAX_NARRATIVE_REPORTS
+
+
 def quote(sentence: str) -> str:
-    """The sentence as it can stand in a source string and a Markdown table cell."""
+    """The sentence as it can stand in a source string and a Markdown table cell (no quote,
+    pipe, backtick, backslash, asterisk or angle bracket that a card renderer would act on)."""
     flat = " ".join(sentence.split())
-    for bad, good in (('"', "'"), ("|", "/"), ("`", "'"), ("\\", "/")):
+    for bad, good in (
+        ('"', "'"),
+        ("|", "/"),
+        ("`", "'"),
+        ("\\", "/"),
+        ("*", ""),
+        ("<", "‹"),
+        (">", "›"),
+    ):
         flat = flat.replace(bad, good)
     return flat if len(flat) <= QUOTE_CHARS else flat[: QUOTE_CHARS - 1] + "…"
 
@@ -71,7 +93,9 @@ class _Report:
         known: frozenset[str],
         history: HistorySources,
         issues: list[InputIssue],
+        budget: NarrativeBudget,
     ) -> None:
+        self.budget = budget
         self.resource = resource
         self.label = label
         self.known = known
@@ -176,7 +200,11 @@ class _Report:
             found = self.presented(form, f"{self.label}.presentedForm[{i}]")
             if found is not None:
                 parts.append(found)
-        if parts:
+        if parts and self.budget.reports_left <= 0:
+            message = f"more than {MAX_NARRATIVE_REPORTS} reports with narrative; text not read"
+            self.note("warning", parts[0][0], message)
+        elif parts:
+            self.budget.reports_left -= 1
             self.extract(parts)
 
     def capped(self, value: str, where: str) -> str:
@@ -269,10 +297,13 @@ def read_report(
     known: frozenset[str],
     history: HistorySources,
     issues: list[InputIssue],
+    budget: NarrativeBudget | None = None,
 ) -> list[Candidate]:
     """Candidates of one DiagnosticReport; Condition-like conclusion codes go to ``history``.
-    ``known``: the labels ("Observation/x") of every resource in the input."""
-    return _Report(resource, label, known, history, issues).read()
+    ``known``: the labels ("Observation/x") of every resource in the input; ``budget``: the
+    narratives the whole read may still extract."""
+    budget = budget if budget is not None else NarrativeBudget()
+    return _Report(resource, label, known, history, issues, budget).read()
 
 
 def without_outranked_text(

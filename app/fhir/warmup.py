@@ -47,6 +47,9 @@ def warm_up() -> None:
     code_tables()
     derived_rules()  # validated at start-up like the code tables
     from app.fhir.codesystems import code_system_bundle
+    from app.fhir.reports import text_codes
+
+    text_codes()  # the narrative kinds' finding codes: a bad table stops start-up
 
     code_system_bundle()
     resources = []

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.fhir.narrative.evaluation import evaluate, load_corpus
-from app.fhir.narrative.extract import KINDS, TextFinding, extract
+from app.fhir.narrative.extract import KINDS, TextFinding, extract, extract_cached
 from app.fhir.narrative.levels import levels_in
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,6 +104,18 @@ def test_each_sentence_is_read_on_its_own() -> None:
     assert by_kind["retropulsion"].sentence == "No retropulsion;"
 
 
+def test_cached_extraction_is_the_same_and_remembered() -> None:
+    text = "Acute T12 compression fracture with 30% loss of height. No cord compression."
+    first = extract_cached(text)
+    assert first == tuple(extract(text)) and len(first) == 4
+    assert extract_cached(text) is first
+
+
+def test_regex_alternative_reads_negation_and_uncertainty() -> None:
+    found = {f.kind: f.value for f in extract("No retropulsion. Possible L1 fracture.", "regex")}
+    assert found == {"retropulsion": False, "fracture": None}
+
+
 def test_corpus_has_at_least_200_labelled_sentences_covering_every_finding() -> None:
     corpus = load_corpus(CORPUS)
     assert len(corpus) >= 200
@@ -134,3 +146,12 @@ def test_docs_page_is_current() -> None:
         [sys.executable, str(script), "--check"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_kind_maps_to_a_known_finding_code() -> None:
+    from app.fhir.codes import code_tables
+    from app.fhir.reports import text_codes
+
+    codes = text_codes()
+    assert set(codes) == set(KINDS)
+    assert set(codes.values()) <= set(code_tables().findings.by_code())

@@ -7,10 +7,12 @@ from datetime import date
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.clinical.findings import Finding, PatientFindings
 from app.fhir.adapter import read_resources
-from app.fhir.reports import MAX_NARRATIVE_CHARS, TEXT_MARK
+from app.fhir.reports import MAX_NARRATIVE_CHARS, MAX_NARRATIVE_REPORTS, TEXT_MARK, quote
 from tests import fhir_builders as builders
 from tests.fhir.make import FINDING, ICD, LOINC, PATIENT, Json, concept, obs
 from tests.hooks.conftest import cards_with
@@ -156,6 +158,22 @@ def test_long_narrative_is_capped_and_reported() -> None:
     assert "only the start is read" in messages(pf)["DiagnosticReport/r1.presentedForm[0].data"]
 
 
+def test_narratives_per_read_are_capped() -> None:
+    reports = [
+        report(f"r{i}", conclusion=f"Retropulsion at L{1 + i % 5}.")
+        for i in range(MAX_NARRATIVE_REPORTS + 2)
+    ]
+    pf = read(*reports)
+    read_from = {s.split(".", 1)[0] for f in pf.findings for s in f.sources}
+    assert len(read_from) == MAX_NARRATIVE_REPORTS
+    late = [i for i in pf.issues if "reports with narrative; text not read" in i.message]
+    assert [i.location for i in late] == [f"DiagnosticReport/r{n}.conclusion" for n in (50, 51)]
+
+
+def test_quoted_sentence_cannot_break_card_markdown() -> None:
+    assert quote('A "big" | `x` **<b>L1</b>**\n fracture') == "A 'big' / 'x' ‹b›L1‹/b› fracture"
+
+
 def test_contradicting_sentences_in_one_report_give_unknown() -> None:
     pf = read(report(conclusion="Retropulsion at L1. No retropulsion at L1."))
     assert found(pf, "retropulsion", "L1").value is None
@@ -182,6 +200,12 @@ def test_coded_value_wins_over_newer_text(coded_level: str | None, sentence: str
         (True, ("Observation/o1",), False)
     ]
     assert any("a coded value is used instead" in m for m in messages(pf).values())
+
+
+def test_conclusion_code_wins_over_the_same_reports_narrative() -> None:
+    rep = report(conclusionCode=[concept(FINDING, "retropulsion")], conclusion="No retropulsion.")
+    retro = found(read(rep), "retropulsion")
+    assert retro.value is True and retro.sources == ("DiagnosticReport/r1.conclusionCode[0]",)
 
 
 def test_coded_false_wins_over_text_true_and_text_fills_other_levels() -> None:
@@ -263,3 +287,32 @@ def test_text_findings_are_marked_in_assessment_json_and_cards(client: Any) -> N
     cards = client.post("/cds-services/vcf-patient-view", json=req).json()["cards"]
     [variant] = cards_with({"cards": cards}, "acr-variant-1")
     assert TEXT_MARK in variant["detail"] and "Acute L1 compression fracture." in variant["detail"]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=40),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+report_fields = st.sampled_from(
+    [
+        "status",
+        "result",
+        "contained",
+        "conclusion",
+        "conclusionCode",
+        "presentedForm",
+        "effectiveDateTime",
+        "issued",
+    ]
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(report_fields, json_values, max_size=4))
+def test_any_report_shape_is_read_without_error(fields: dict[str, Any]) -> None:
+    pf = read({**report(), **fields}, obs("v", "vcf", level="L2", valueBoolean=True))
+    assert found(pf, "vcf", "L2").value is True
+    assert not any(i.message.startswith("could not be read") for i in pf.issues)
