@@ -324,16 +324,29 @@ def _score(
     return None
 
 
+def _observation_rule(concept: object) -> ObservationRule | None:
+    """The rule of the first coding of ``concept`` that has one (raw dict lookups: this runs
+    for every Observation without a finding code)."""
+    index = derived_rules()._observation_index
+    coding = concept.get("coding") if isinstance(concept, dict) else None
+    if not isinstance(coding, list):
+        return None
+    for c in coding:
+        if isinstance(c, dict):
+            system, code = c.get("system"), c.get("code")
+            if isinstance(system, str) and isinstance(code, str):
+                rule = index.get((system.strip(), code.strip()))
+                if rule is not None:
+                    return rule
+    return None
+
+
 def derive_from_observation(
     resource: dict[str, Any], label: str, today: date, issues: list[InputIssue]
 ) -> list[Candidate]:
     """Candidates of one Observation that carries no project finding code."""
-    rules = derived_rules()
-    rule = next(
-        (r for s, c, _ in codings(resource.get("code")) if (r := rules.observation_rule(s, c))),
-        None,
-    )
-    if rule is None:
+    rule = _observation_rule(resource.get("code"))
+    if rule is None:  # the usual case: a vital sign or lab this service does not read
         return []
     if text(resource, "status", 40) not in USED_STATUSES:
         return []
