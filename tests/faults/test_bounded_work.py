@@ -261,3 +261,42 @@ def test_decisions_at_the_cap_run_off_the_event_loop(settings: Settings) -> None
     report("4 concurrent calls with 100 draft orders", r, seconds, health, rss)
     assert r.status_code == 200 and r.json()["cards"]
     assert_loop_free(health)
+
+
+def test_fetch_caps_and_encodings(tmp_path: Path) -> None:
+    """The capped reader itself: a bomb is cut at the cap with the reason, small gzip and
+    deflate Bundles are read whole, an encoding we did not ask for is refused."""
+    import zlib
+
+    from app.cds_hooks.prefetch import _fetch
+
+    small = json.dumps({"resourceType": "Bundle", "entry": [{"resource": {"id": "x"}}] * 3})
+    cases: list[tuple[bytes, dict[str, str], str | None]] = [
+        (gzip_bomb(), {"Content-Encoding": "gzip"}, "more than 1048576 bytes"),
+        (gzip.compress(small.encode()), {"Content-Encoding": "gzip"}, None),
+        (zlib.compress(small.encode()), {"Content-Encoding": "deflate"}, None),
+        (small.encode(), {"Content-Encoding": "br"}, "unsupported Content-Encoding br"),
+        (b" " * (2 * MIB), {}, "more than 1048576 bytes"),  # declared length over the cap
+    ]
+
+    async def fetch(base: str) -> tuple[Any, str | None]:
+        async with httpx.AsyncClient() as client:
+            return await _fetch(
+                client, base, "Observation?patient=p1", {}, max_bytes=MIB, max_entries=10
+            )
+
+    for body, headers, problem in cases:
+        with serving(body, headers, tmp_path) as base:
+            value, got = asyncio.run(fetch(base))
+        if problem is None:
+            assert got is None and len(value["entry"]) == 3
+        else:
+            assert got is not None and problem in got, (headers, got)
+            assert value is None
+
+
+def test_dropped_audit_entries_are_a_metric() -> None:
+    from app.observability.metrics import Metrics
+
+    body, _ = Metrics(audit_dropped=lambda: 7).render()
+    assert b"vcf_cds_audit_entries_dropped_total 7.0" in body
