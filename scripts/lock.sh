@@ -36,8 +36,7 @@ compile() { # compile OUTPUT [uv args...]
 }
 compile requirements-dev.lock --extra dev
 # the runtime lock pins the same versions as the dev lock (a subset of it)
-constraints=$(mktemp)
-trap 'rm -f "$constraints"' EXIT
+constraints="$TOOLS/dev-pins.txt" # a fixed path: the lock's "via" notes stay reproducible
 grep -E '^[A-Za-z0-9]' requirements-dev.lock | sed -E 's/ *\\$//; s/ *;.*$//' >"$constraints"
 compile requirements.lock --constraint "$constraints"
 echo "wrote requirements.lock and requirements-dev.lock (pyproject digest ${digest:0:12})" >&2
