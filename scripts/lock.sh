@@ -10,13 +10,15 @@ cd "$(dirname "$0")/.."
 
 UV_SPEC="uv==0.13.8"
 TOOLS=.venv-lock
+HEADER_PREFIX="# pyproject-dependencies-sha256: "
+py=$(pick_python)
 if [ ! -x "$TOOLS/bin/uv" ] || ! "$TOOLS/bin/uv" --version | grep -q "${UV_SPEC#*==}"; then
   rm -rf "$TOOLS"
-  "$(pick_python)" -m venv "$TOOLS"
+  "$py" -m venv "$TOOLS"
   "$TOOLS/bin/python" -m pip install --quiet --disable-pip-version-check "$UV_SPEC"
 fi
 
-digest=$(python3 scripts/lock_digest.py)
+digest=$("$py" scripts/lock_digest.py)
 # One resolution for Linux and macOS, CPython 3.11-3.13 (markers kept); hashes of every file.
 compile() { # compile OUTPUT [uv args...]
   local out=$1
@@ -32,11 +34,10 @@ compile() { # compile OUTPUT [uv args...]
   } >"$out"
   rm -f "$tmp"
 }
-HEADER_PREFIX="# pyproject-dependencies-sha256: "
 compile requirements-dev.lock --extra dev
 # the runtime lock pins the same versions as the dev lock (a subset of it)
-constraints=$(mktemp)
-trap 'rm -f "$constraints"' EXIT
-grep -E '^[A-Za-z0-9]' requirements-dev.lock | sed -E 's/ *\\$//' >"$constraints" # markers kept: the resolution forks by Python version
+constraints="$TOOLS/dev-pins.txt" # a fixed path: the lock's "via" notes stay reproducible
+# markers kept: the resolution forks by Python version (spaCy 3.7 on 3.11, 3.8 on 3.12+)
+grep -E '^[A-Za-z0-9]' requirements-dev.lock | sed -E 's/ *\\$//' >"$constraints"
 compile requirements.lock --constraint "$constraints"
 echo "wrote requirements.lock and requirements-dev.lock (pyproject digest ${digest:0:12})" >&2

@@ -111,3 +111,28 @@ def test_unreachable_database_is_not_ready(tmp_path: Path) -> None:
     state = schema_state(create_engine(f"sqlite:///{tmp_path}/missing-dir/x.db"))
     assert not state.reachable and not state.ok
     assert state.message() == "the database is unavailable"
+
+
+def test_unmigrated_postgresql_is_not_ready_until_upgraded(
+    tmp_path: Path, postgres_server: Any
+) -> None:
+    from app.db.migrate import downgrade
+
+    url = postgres_server.url
+    downgrade(url, "base")
+    try:
+        settings = _settings(tmp_path, tmp_path / "unused.db").model_copy(
+            update={"database_url": url}
+        )
+        with TestClient(create_app(settings)) as client:
+            r = client.get("/api/v1/health/ready")
+            assert r.status_code == 503 and r.json()["checks"]["schema"] is False
+            _names_command(r.json()["message"])
+            r = client.get("/api/v1/analytics")
+            assert r.status_code == 503, r.text
+            _names_command(r.json()["detail"][0]["msg"])
+            upgrade(url)
+            assert client.get("/api/v1/health/ready").status_code == 200
+            assert client.get("/api/v1/analytics").status_code == 200
+    finally:
+        upgrade(url)
