@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -125,17 +126,20 @@ async def invoke(
         knowledge=knowledge,
         settings=settings,
     )
-    payload = dump_response(decision.response)
+    payload = await off_loop(request, dump_response, decision.response)
     if (metrics := app_metrics(request.app)) is not None:
         metrics.observe_decision(service_id, payload["cards"], decision.assessment.orders)
-    submit_decision(
+    raw_input = await off_loop(request, json.loads, await request.body())
+    await off_loop(  # the entry's canonical JSON and digests: CPU, off the loop too
+        request,
+        submit_decision,
         request,
         decision,
         service=service_id,
         hook=service.hook,
         hook_instance=body.hookInstance,
         patient_id=inv.patient_id,
-        raw_input=await request.json(),
+        raw_input=raw_input,
         started=started,
         response_body=payload,
         client_iss=client.iss if client else None,
