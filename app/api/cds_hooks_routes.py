@@ -153,22 +153,29 @@ async def invoke(
         knowledge=knowledge,
         settings=settings,
     )
-    payload = dump_response(decision.response)
-    if (metrics := app_metrics(request.app)) is not None:
+    payload = await off_loop(request, dump_response, decision.response)
+    metrics = app_metrics(request.app)
+    if metrics is not None:
         metrics.observe_decision(service_id, payload["cards"], decision.assessment.orders)
-        metrics.observe_unmapped(u for c in decision.coverage for u in c.unmapped)
-    submit_decision(
-        request,
-        decision,
-        service=service_id,
-        hook=service.hook,
-        hook_instance=body.hookInstance,
-        patient_id=inv.patient_id,
-        raw_input=await request.json(),
-        started=started,
-        response_body=payload,
-        client_iss=client.iss if client else None,
-    )
+    raw_input = await request.json()  # the value FastAPI parsed for ``body`` (cached)
+
+    def record() -> None:  # CPU (coverage report, canonical JSON, digests): off the loop too
+        if metrics is not None:
+            metrics.observe_unmapped(u for c in decision.coverage for u in c.unmapped)
+        submit_decision(
+            request,
+            decision,
+            service=service_id,
+            hook=service.hook,
+            hook_instance=body.hookInstance,
+            patient_id=inv.patient_id,
+            raw_input=raw_input,
+            started=started,
+            response_body=payload,
+            client_iss=client.iss if client else None,
+        )
+
+    await off_loop(request, record)
     return JSONResponse(payload)
 
 

@@ -34,13 +34,10 @@ DRAIN_BOUND_S = 10.0  # the issue's "queue returns to 0 within 10 s of the datab
 
 
 def _debug(r: AuditRecorder) -> str:
-    import faulthandler
-
-    with open("/tmp/h5_stacks.txt", "w") as f:
-        faulthandler.dump_traceback(f, all_threads=True)
+    """The recorder's state, for the failure message."""
     return (
-        f" queue={len(r._queue)} inflight={len(r._inflight)} "
-        f"writing={r._writing} db_ok={r._db_ok} threads={[t.is_alive() for t in r._threads]}"
+        f" (queue {len(r._queue)}, in flight {len(r._inflight)}, being spooled {r._writing}, "
+        f"database ok {r._db_ok}, threads alive {[t.is_alive() for t in r._threads]})"
     )
 
 

@@ -111,13 +111,12 @@ WARM_UP = [
 
 def assert_loop_free(health: float) -> None:
     """The event loop never ran more than 100 ms of CPU in one stretch (always asserted: it
-    does not depend on how busy the machine is), and in CI (or with VCF_CDS_FAULTS_WALL=1)
-    health answered within 100 ms over the slowest idle probe of the same run. Locally, on a
-    2-core machine shared by several people (load 8), threads wait for a core far longer than
-    that whatever the code does, so the wall-clock bound is reported, not asserted
-    (docs/faults.md)."""
+    does not depend on how busy the machine is). With VCF_CDS_FAULTS_WALL=1, also: health
+    answered within 100 ms over the slowest idle probe of the same run. That wall-clock bound
+    is reported, not asserted by default: on a shared machine the loop waits for the GIL and a
+    core behind the worker threads (docs/faults.md), and tests do not assert wall-clock times."""
     assert LOOP_CPU[-1] < LOOP_CPU_BOUND_S, f"loop ran {LOOP_CPU[-1] * 1000:.0f} ms of CPU"
-    if os.environ.get("CI") or os.environ.get("VCF_CDS_FAULTS_WALL") == "1":
+    if os.environ.get("VCF_CDS_FAULTS_WALL") == "1":
         bound = HEALTH_BOUND_S + IDLE_MAX[-1]
         assert health < bound, f"health took {health * 1000:.0f} ms (bound {bound * 1000:.0f})"
 

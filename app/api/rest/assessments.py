@@ -177,7 +177,7 @@ async def create_assessment(
         knowledge=knowledge,
         settings=settings,
     )
-    response = dump_response(decision.response)
+    response = await off_loop(request, dump_response, decision.response)
     out = assessment_json(decision.assessment)
     out["consult_id"] = decision.consult_id
     out["coverage"] = [c.json() for c in decision.coverage]
@@ -185,7 +185,9 @@ async def create_assessment(
         metrics.observe_unmapped(u for c in decision.coverage for u in c.unmapped)
     out["cards"] = response["cards"]
     out["system_actions"] = response.get("systemActions", [])
-    submit_decision(
+    await off_loop(  # the entry's canonical JSON and digests: CPU, off the loop too
+        request,
+        submit_decision,
         request,
         decision,
         service="assessments",
