@@ -22,7 +22,6 @@ from app.api import (
 from app.api.db_errors import install_db_error_handler
 from app.api.docs_ui import install_docs
 from app.api.errors import install_error_handlers
-from app.api.headers import KnowledgeVersionHeader
 from app.api.limits import BodyLimitMiddleware, JsonDepthMiddleware
 from app.api.openapi import install_openapi
 from app.api.rest import acr, analytics, assessments, audit, health, scores
@@ -35,8 +34,9 @@ from app.fhir.concept_maps import versioned
 from app.fhir.warmup import warm_up
 from app.knowledge.loader import load_knowledge
 from app.observability.cors import cors_middleware_kwargs
-from app.observability.logging import RequestContextMiddleware, configure_logging
-from app.observability.metrics import Metrics, MetricsMiddleware
+from app.observability.edge import EdgeMiddleware
+from app.observability.logging import configure_logging
+from app.observability.metrics import Metrics
 from app.observability.tracing import install_tracing
 from app.security.client_auth import JwksCache
 from app.security.gate import AuthGate, Unauthorized, load_auth_config
@@ -144,9 +144,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, **cors_middleware_kwargs(settings.cors_origins))
-    app.add_middleware(KnowledgeVersionHeader, version=knowledge.version)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
-    app.add_middleware(RequestContextMiddleware)
+    # one edge layer: request id, X-Knowledge-Version, access log and request metrics
+    app.add_middleware(EdgeMiddleware, knowledge_version=knowledge.version, metrics=metrics)
     install_error_handlers(app)
     install_db_error_handler(app)
     install_openapi(app)

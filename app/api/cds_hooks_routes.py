@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from app.api.deps import KnowledgeDep, SettingsDep
 from app.api.errors import operation_outcome
+from app.api.fastjson import FastJSONResponse, FastJsonRoute
 from app.api.limits import bundle_entries, unicode_problem
 from app.api.offload import off_loop
 from app.audit.setup import submit_decision, submit_rejection
@@ -28,7 +29,7 @@ from app.security.gate import (
     fhir_allowlist,
 )
 
-router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
+router = APIRouter(prefix="/cds-services", tags=["cds-hooks"], route_class=FastJsonRoute)
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": CdsResponse, "description": "Cards and system actions"},
@@ -176,7 +177,7 @@ async def invoke(
         )
 
     await off_loop(request, record)
-    return JSONResponse(payload)
+    return FastJSONResponse(payload)
 
 
 def _fhir_error(status: int, issues: list[dict[str, Any]]) -> JSONResponse:

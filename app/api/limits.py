@@ -126,8 +126,14 @@ def _is_json(scope: Scope) -> bool:
 
 def json_depth(raw: bytes) -> int:
     """Deepest nesting of ``[``/``{`` outside strings, in one pass over the bytes (C-speed:
-    strings removed by one regex, brackets kept by ``translate``). Exact for valid JSON."""
-    brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKET)
+    strings removed by splitting at quotes, or by one regex when the body has an escaped
+    quote; brackets kept by ``translate``). Exact for valid JSON."""
+    # without an escaped quote every quote opens or closes a string: the even pieces between
+    # quotes are outside strings; with one (or an escaped backslash before a closing quote)
+    # the regex skips the strings
+    escaped = b'\\"' in raw
+    outside = _JSON_STRING.sub(b"", raw) if escaped else b"".join(raw.split(b'"')[0::2])
+    brackets = outside.translate(None, _NOT_BRACKET)
     if not brackets:
         return 0
     return max(0, max(accumulate(map(_STEP.__getitem__, brackets))))

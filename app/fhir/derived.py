@@ -261,9 +261,24 @@ class DerivedRules(_Strict):
             hits.update(n for f, p, n in prefixes if f == family and normal.startswith(p))
         return [self.condition_rules[n] for n in sorted(hits)]
 
+    @cached_property
+    def _enumeration_keys(self) -> frozenset[tuple[str, str]]:
+        return frozenset((c.system, c.code) for c in self.fracture_enumeration.observation_codes)
+
+    @cached_property
+    def _enumeration_codes(self) -> frozenset[str]:
+        return frozenset(code for _, code in self._enumeration_keys)
+
     def is_enumeration(self, concept: object) -> bool:
-        wanted = {(c.system, c.code) for c in self.fracture_enumeration.observation_codes}
-        return any((s or "", c) in wanted for s, c, _ in codings(concept))
+        # hot path (every Observation): reject on the raw codes before the tolerant reader
+        raw = concept.get("coding") if isinstance(concept, dict) else None
+        codes = self._enumeration_codes
+        if not isinstance(raw, list) or not any(
+            isinstance(c, dict) and isinstance(c.get("code"), str) and c["code"].strip() in codes
+            for c in raw
+        ):
+            return False
+        return any((s or "", c) in self._enumeration_keys for s, c, _ in codings(concept))
 
 
 def load_derived_rules(path: Path = DATA_FILE) -> DerivedRules:

@@ -12,16 +12,12 @@ import json as _json
 import logging
 import re
 import sys
-import time
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from app.observability.routing import UNMATCHED, route_template
 from app.observability.tracing import current_trace_id
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -118,59 +114,7 @@ def configure_logging(json: bool, level: str, stream: TextIO | None = None) -> l
     return handler
 
 
-class RequestContextMiddleware:
-    """Pure ASGI: assigns the request id (context variable + ``X-Request-ID`` response
-    header) and writes one access line per request."""
-
-    def __init__(self, app: ASGIApp, logger_name: str = ACCESS_LOGGER) -> None:
-        self.app = app
-        self.log = logging.getLogger(logger_name)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        incoming = None
-        for key, value in scope.get("headers", ()):
-            if key == b"x-request-id":
-                incoming = value.decode("latin-1")
-                break
-        rid = accept_request_id(incoming)
-        token = _request_id.set(rid)
-        status = 500
-        start = time.perf_counter()
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message.setdefault("headers", [])
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = rid
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        except BaseException:
-            # the id stays set: the outer error handler logs in this same request context
-            self._access(scope, 500, start, rid)
-            raise
-        self._access(scope, status, start, rid)
-        _request_id.reset(token)
-
-    def _access(self, scope: Scope, status: int, start: float, rid: str) -> None:
-        method = scope.get("method", "")
-        path = route_template(scope) or UNMATCHED
-        self.log.log(
-            logging.ERROR if status >= 500 else logging.INFO,
-            "%s %s %d",
-            method,
-            path,
-            status,
-            extra={
-                "request_id": rid,
-                "method": method,
-                "path": path,
-                "status": status,
-                "duration_ms": round((time.perf_counter() - start) * 1000, 2),
-            },
-        )
+def bind_request_id(rid: str) -> Callable[[], None]:
+    """Bind ``rid`` as the current request id; returns the function that unbinds it."""
+    token = _request_id.set(rid)
+    return lambda: _request_id.reset(token)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -14,10 +13,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.assessment.orders import OrderRating
-from app.observability.routing import UNMATCHED, route_template
 
 log = logging.getLogger("vcf_cds.metrics")
 
@@ -165,37 +162,3 @@ def app_metrics(app: Any) -> Metrics | None:
     """The :class:`Metrics` of an application (``app.state.metrics``), if wired."""
     m = getattr(getattr(app, "state", None), "metrics", None)
     return m if isinstance(m, Metrics) else None
-
-
-class MetricsMiddleware:
-    """Pure ASGI: counts every HTTP request and times it (until the response is complete)."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = 500
-        start = time.perf_counter()
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        except BaseException:
-            status = 500
-            raise
-        finally:
-            self.metrics.observe_request(
-                scope.get("method", ""),
-                route_template(scope) or UNMATCHED,
-                status,
-                time.perf_counter() - start,
-            )

@@ -7,7 +7,7 @@ import hmac
 import json
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.audit.canonical import canonical_json, input_digest, keyed_hash, pseudonymise
@@ -69,3 +69,28 @@ def test_pseudonymise_replaces_patient_references_only() -> None:
     }
     assert value["subject"] == {"reference": "Patient/p1"}  # a copy, input untouched
     assert pseudonymise(value, None, "H") == value
+
+
+# --- the orjson fast path writes the same bytes as the definition ------------------------------
+
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.sampled_from([1e-05, 2.5e-07, 1e16, 1.5e16, 0.0001, 1e-4, -0.0, 123456789.123])
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_json_values)
+def test_canonical_json_is_the_standard_library_form(value: object) -> None:
+    """canonical_json takes orjson's output only when it is byte-identical to the definition
+    in the module docstring (json.dumps, sorted keys, compact, UTF-8)."""
+    expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert canonical_json(value) == expected.encode("utf-8")

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.api.limits import BodyLimitMiddleware, check_json_limits, json_depth
 from tests.fhir_builders import bundle, hook_request, obs, v1_observations
@@ -164,3 +166,30 @@ def test_hook_route_rejects_too_many_prefetch_entries(
     observations = [obs(f"o{i}", "symptomatic", True) for i in range(11)]
     r = client.post(HOOK, json=hook_request("order-select", observations))
     assert_outcome(r, 413, "too-costly")
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+_bracket_text = st.text(alphabet='[]{}"\\ab', max_size=6)
+_nested = st.recursive(
+    st.none() | st.integers() | _bracket_text,
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(_bracket_text, children, max_size=3)
+    ),
+    max_leaves=15,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_nested)
+def test_depth_scanner_equals_the_parsed_depth(value: Any) -> None:
+    """Both scanner paths (split at quotes; regex when a quote is escaped) give the depth of
+    the parsed document, whatever brackets, quotes and backslashes its strings hold."""
+    raw = json.dumps(value).encode()
+    assert json_depth(raw) == _depth(value)
