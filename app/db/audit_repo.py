@@ -20,7 +20,6 @@ from app.db.models import AuditRecord, CardRecord
 _AUDIT = cast(Table, AuditRecord.__table__)
 # The OpenTelemetry trace id has no column of its own yet (that needs a migration): it is kept
 # in the record's ``policies`` JSON under this key, absent when tracing is off.
-TRACE_ID_KEY = "trace_id"
 _CARDS = cast(Table, CardRecord.__table__)
 
 
@@ -80,7 +79,7 @@ def _record_row(e: AuditEntry) -> dict[str, Any]:
         "created_at": e.created_at,
         "latency_ms": e.latency_ms,
         "knowledge_version": _clip(e.knowledge_version, c.knowledge_version),
-        "policies": {**e.policies, TRACE_ID_KEY: e.trace_id} if e.trace_id else e.policies,
+        "policies": e.policies,
         "input_sha256": e.input_sha256,
         "patient_hmac": e.patient_hmac,
         "client_iss": _clip(e.client_iss, c.client_iss),
@@ -90,6 +89,7 @@ def _record_row(e: AuditEntry) -> dict[str, Any]:
         "orders_unrated": e.orders_unrated,
         "status_code": e.status,
         "error": _clip(e.error, c.error),
+        "trace_id": _clip(e.trace_id, c.trace_id),
     }
 
 

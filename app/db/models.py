@@ -43,6 +43,7 @@ class AuditRecord(Base):
     # 200, or 401 / 412 for a rejected call audited without patient data (error: the reason)
     status_code: Mapped[int] = mapped_column(Integer, default=200, server_default="200")
     error: Mapped[str | None] = mapped_column(String(64))
+    trace_id: Mapped[str | None] = mapped_column(String(32))  # OpenTelemetry, when tracing is on
 
 
 class CardRecord(Base):

@@ -39,6 +39,7 @@ class AuditRecordOut(BaseModel):
     orders_unrated: int
     status_code: int = Field(description="200, or 401 / 412 for a rejected call")
     error: str | None = Field(description="Why the call was rejected (short label)")
+    trace_id: str | None = Field(description="OpenTelemetry trace id (hex) when tracing is on")
 
     @field_validator("created_at")
     @classmethod
