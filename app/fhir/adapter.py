@@ -22,7 +22,6 @@ from app.clinical.findings import (
 )
 from app.fhir.condition_findings import read_condition_findings
 from app.fhir.derived import (
-    derive_from_condition,
     derive_from_observation,
     enumerations,
     is_enumeration,
@@ -277,9 +276,8 @@ class _Read:
             issues.extend(found)
         elif rtype == "Condition":
             read_condition(resource, label, self.history, issues)
-            self.derived.extend(derive_from_condition(resource, label))
             symptoms, notes = read_condition_findings(resource, label)  # problem-list findings
-            self.candidates.extend(symptoms)
+            self.derived.extend(symptoms)  # used where no Observation / report speaks
             issues.extend(notes)
         elif rtype == "Procedure":
             read_procedure(resource, label, self.history, issues)

@@ -154,6 +154,11 @@ GOLDEN: dict[str, tuple[str, dict[str, Any]]] = {
     ),
 }  # fmt: skip
 
+# golden cases whose cards show the multiple-VCF row; a RadElement assessment counts fractures
+COUNTED = {"V3"}
+COUNTED_ROW = "| multiple VCFs | false | Observation/o-vcf |"
+UNCOUNTED_ROW = "| multiple VCFs | unknown | - |"
+
 _UUID = re.compile(
     r"urn:uuid:[0-9a-f-]{36}|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"
 )
@@ -225,7 +230,14 @@ def test_standard_coded_patient_gets_the_same_cards(
     own = checked(client.post(f"/cds-services/{service}", json=request))
     std = checked(client.post(f"/cds-services/{service}", json=standard))
     assert own["cards"], case
-    assert _comparable(std) == _comparable(own), case
+    got = _comparable(std)
+    if radelement and case in COUNTED:
+        # one final RadElement RDES230 assessment lists the fractured levels completely (issue 8
+        # item 6): the standard record says more than the project-coded Observation - one
+        # fracture, so not multiple - and only this row of the cards may differ
+        assert COUNTED_ROW in got, case
+        got = got.replace(COUNTED_ROW, UNCOUNTED_ROW)
+    assert got == _comparable(own), case
 
 
 def test_a_snomed_coded_fracture_condition_counts_as_documented_vcf(client: TestClient) -> None:
