@@ -1,6 +1,9 @@
 """The three CDS Services of this product and their prefetch templates (api.md; CDS Hooks
 2.0 Discovery). Templates use only ``{{context.patientId}}`` and the spec's query subset
-(reference search parameters and ``_count``)."""
+(reference and token search parameters, ``_count``). An optional key (``optional_prefetch``:
+radiology DiagnosticReports, US Core category LOINC LP29684-5) adds to the record when the
+client sends or lets us fetch it; its absence is reported only in the machine-readable issues
+(severity information), never on a card."""
 
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ class ServiceCatalog(BaseModel):
     prefetch_templates: dict[str, str]
     prefetch_record_kind: dict[str, str]
     required_prefetch: list[str]
+    optional_prefetch: list[str] = []
     services: list[ServiceDef]
 
     @model_validator(mode="after")
@@ -38,6 +42,10 @@ class ServiceCatalog(BaseModel):
             raise ValueError("every prefetch key needs a record kind")
         if not set(self.required_prefetch) <= set(self.prefetch_templates):
             raise ValueError("required prefetch keys must be templates")
+        if not set(self.optional_prefetch) <= set(self.prefetch_templates):
+            raise ValueError("optional prefetch keys must be templates")
+        if set(self.optional_prefetch) & set(self.required_prefetch):
+            raise ValueError("a prefetch key cannot be both required and optional")
         for template in self.prefetch_templates.values():
             tokens = {t.split("}}")[0] for t in template.split("{{")[1:]}
             if tokens - {"context.patientId"}:

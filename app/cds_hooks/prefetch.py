@@ -22,7 +22,7 @@ import logging
 import re
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
 import anyio
@@ -88,6 +88,11 @@ def loggable_server(url: str) -> str:
     return repr(f"{parts.scheme}://{host}{port}"[:200])
 
 
+def _severity(catalog: ServiceCatalog, key: str) -> Literal["warning", "information"]:
+    """An optional key that cannot be had is machine-readable only (no card shows it)."""
+    return "information" if key in catalog.optional_prefetch else "warning"
+
+
 def render(template: str, patient_id: str) -> str:
     return template.replace("{{context.patientId}}", quote(patient_id, safe=""))
 
@@ -123,7 +128,9 @@ async def resolve_prefetch(
         if _is_operation_outcome(value):
             result.issues.append(
                 InputIssue(
-                    "warning", f"prefetch.{key}", "the client's prefetch failed (OperationOutcome)"
+                    _severity(catalog, key),
+                    f"prefetch.{key}",
+                    "the client's prefetch failed (OperationOutcome)",
                 )
             )
             if refetch_on_operation_outcome:
@@ -133,7 +140,9 @@ async def resolve_prefetch(
             continue
         if value is not None and not isinstance(value, dict):
             result.issues.append(
-                InputIssue("warning", f"prefetch.{key}", "not a FHIR resource or Bundle")
+                InputIssue(
+                    _severity(catalog, key), f"prefetch.{key}", "not a FHIR resource or Bundle"
+                )
             )
             to_fetch.append(key)
             continue
@@ -148,7 +157,11 @@ async def resolve_prefetch(
         for key in to_fetch:
             result.unavailable.append(key)
             result.issues.append(
-                InputIssue("warning", f"prefetch.{key}", f"not prefetched and not fetched: {why}")
+                InputIssue(
+                    _severity(catalog, key),
+                    f"prefetch.{key}",
+                    f"not prefetched and not fetched: {why}",
+                )
             )
         return result
     assert req.fhirServer is not None
@@ -178,7 +191,7 @@ async def resolve_prefetch(
             result.unavailable.append(key)
             result.issues.append(
                 InputIssue(
-                    "warning",
+                    _severity(catalog, key),
                     f"prefetch.{key}",
                     f"FHIR server did not answer within {budget_seconds} s",
                 )
@@ -187,7 +200,7 @@ async def resolve_prefetch(
         value, problem = task.result()
         if problem is not None:
             result.unavailable.append(key)
-            result.issues.append(InputIssue("warning", f"prefetch.{key}", problem))
+            result.issues.append(InputIssue(_severity(catalog, key), f"prefetch.{key}", problem))
             continue
         result.values[key] = value
         result.obtained[kind] = True

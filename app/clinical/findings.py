@@ -62,6 +62,7 @@ class FractureEnumeration:
     source: str
     levels: tuple[str, ...]
     effective: datetime | None = None
+    from_text: bool = False  # levels read from a report's narrative (the source says so)
 
 
 @dataclass(frozen=True)

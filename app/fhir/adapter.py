@@ -22,7 +22,6 @@ from app.clinical.findings import (
 )
 from app.fhir.condition_findings import read_condition_findings
 from app.fhir.derived import (
-    derive_from_condition,
     derive_from_observation,
     enumerations,
     is_enumeration,
@@ -39,6 +38,7 @@ from app.fhir.medications import (
 from app.fhir.observations import Candidate, read_observation
 from app.fhir.orders import read_order
 from app.fhir.raw import objs, parse_date, reference_id, resource_label, text
+from app.fhir.report_count import report_enumerations
 from app.fhir.reports import NarrativeBudget, read_report, without_outranked_text
 
 MAX_DEPTH = 4  # Bundles inside Bundles
@@ -207,6 +207,7 @@ class _Read:
         self.candidates: list[Candidate] = []
         self.derived: list[Candidate] = []  # app.fhir.derived: used where nothing coded speaks
         self.panels: list[tuple[Resource, str, list[Candidate]]] = []
+        self.reports: list[tuple[Resource, str, list[Candidate]]] = []
         self.history = HistorySources()
         self.courses: list[Course] = []
         self.medications: dict[str, Resource] = {}
@@ -277,9 +278,8 @@ class _Read:
             issues.extend(found)
         elif rtype == "Condition":
             read_condition(resource, label, self.history, issues)
-            self.derived.extend(derive_from_condition(resource, label))
             symptoms, notes = read_condition_findings(resource, label)  # problem-list findings
-            self.candidates.extend(symptoms)
+            self.derived.extend(symptoms)  # used where no Observation / report speaks
             issues.extend(notes)
         elif rtype == "Procedure":
             read_procedure(resource, label, self.history, issues)
@@ -288,6 +288,7 @@ class _Read:
         elif rtype == "DiagnosticReport":
             read = read_report(resource, label, self.labels, self.history, issues, self.narratives)
             self.candidates.extend(read)
+            self.reports.append((resource, label, read))  # a final spine report counts fractures
         elif rtype == "ServiceRequest":
             if text(resource, "status", 40) == "draft":
                 self.pf.orders.append(read_order(resource, label))
@@ -306,6 +307,7 @@ class _Read:
         pf, history = self.pf, self.history
         pf.obtained = dict(obtained)
         pf.fracture_enumerations = enumerations(self.panels, self.candidates, pf.issues)
+        pf.fracture_enumerations += report_enumerations(self.reports, self.candidates, pf.issues)
         coded = {c.code for c in self.candidates}
         candidates = self.candidates + [d for d in self.derived if d.code not in coded]
         pf.findings = _merge(without_outranked_text(candidates, pf.issues), pf.issues)

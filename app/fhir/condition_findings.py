@@ -1,16 +1,26 @@
-"""Condition -> finding candidates: a symptom or finding on the problem list (SNOMED CT
-``Low back pain``, ICD-10-CM ``R50.9`` fever...) reads like the same Observation stated without
-a value (issue 8: read the record as EHRs code it).
+"""A Condition coded as a finding: the one reader (issue 8: read the record as EHRs code it).
 
-Only codes of the standard / site maps that stand for a clinical finding (``value_when_absent``)
-and boolean findings are read; codes that already have a Condition rule (malignancy, fracture,
-osteoporosis: ``condition_codes.json``) keep that meaning only. ``clinicalStatus`` active /
-recurrence / relapse = present; ``verificationStatus`` refuted = absent; unconfirmed /
-provisional / differential = unknown; anything else is skipped and reported.
+A symptom, sign or risk factor on the problem list (SNOMED CT ``Low back pain``, ICD-10-CM
+``M54.50`` / ``R50.9`` / ``D84.821`` / ``Z79.52``...) or picked as an order's indication reads
+like the same finding stated without a value. The codes are data: the ``findings`` rows of
+``data/standard_maps.json`` with ``value_when_absent`` (served as the ``standard-findings``
+ConceptMap) and the site ConceptMaps - one table for Observations, Conditions and indications.
+
+Only boolean findings are read; codes that already have a Condition rule (malignancy, fracture,
+osteoporosis: ``condition_codes.json``) keep that meaning only. ICD-10-CM is matched in its
+dotted form under either ICD-10 system URI (as ``condition_codes.json`` does). For a Condition:
+``clinicalStatus`` active / recurrence / relapse = present; ``verificationStatus`` refuted =
+absent; unconfirmed / provisional / differential = unknown; entered-in-error is skipped;
+anything else is skipped and reported. An indication (``ServiceRequest.reasonCode``) has no
+status: the clinician states it now, so it reads as present.
+
+The adapter uses these candidates only for findings nothing coded (an Observation, a report)
+speaks about, like the other findings derived from ordinary EHR data (``app.fhir.derived``).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from app.clinical.findings import InputIssue
@@ -18,7 +28,7 @@ from app.fhir.codes import code_tables
 from app.fhir.concept_maps import index
 from app.fhir.history import condition_effects, icd_form
 from app.fhir.observations import Candidate
-from app.fhir.raw import codings, obj, parse_datetime, text
+from app.fhir.raw import codings, obj, parse_datetime
 from app.fhir.sites import body_site
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -32,21 +42,60 @@ def _status(concept: object) -> str | None:
     return None
 
 
+def _keys(concept: object) -> list[tuple[str, str]]:
+    """``(system, code)`` of each coding, ICD-10-CM in its dotted form under one URI."""
+    families = code_tables().conditions.family_of()
+    out = []
+    for system, code, _ in codings(concept):
+        if system is None:
+            continue
+        if families.get(system) == "icd-10-cm":
+            out.append((ICD10CM, icd_form(code)))
+        else:
+            out.append((system, code.strip()))
+    return out
+
+
+def finding_of(concept: object) -> str | None:
+    """The boolean project finding a Condition / indication code stands for, if any."""
+    idx = index()
+    match = next(
+        (idx.finding_by_coding[k] for k in _keys(concept) if k in idx.present_if_no_value), None
+    )
+    if match is None or condition_effects(concept):
+        return None
+    if code_tables().findings.by_code()[match].type != "boolean":
+        return None
+    return match
+
+
+def read_indication_findings(
+    concept: object, source: str, effective: datetime | None
+) -> list[Candidate]:
+    """The finding an order's ``reasonCode`` names (present, no level)."""
+    match = finding_of(concept)
+    return [] if match is None else [Candidate(match, True, source, None, None, effective)]
+
+
+def _onset(resource: dict[str, Any]) -> datetime | None:
+    """onsetDateTime, onsetPeriod.start or recordedDate: the first that parses."""
+    period = obj(resource, "onsetPeriod")
+    for raw in (
+        resource.get("onsetDateTime"),
+        period.get("start") if period else None,
+        resource.get("recordedDate"),
+    ):
+        if (moment := parse_datetime(raw)) is not None:
+            return moment
+    return None
+
+
 def read_condition_findings(
     resource: dict[str, Any], label: str
 ) -> tuple[list[Candidate], list[InputIssue]]:
     """Finding candidates of one Condition (usually none)."""
-    idx = index()
-    keys = [
-        (s, icd_form(c) if s == ICD10CM else c)
-        for s, c, _ in codings(resource.get("code"))
-        if s is not None
-    ]
-    match = next((idx.finding_by_coding[k] for k in keys if k in idx.present_if_no_value), None)
-    if match is None or condition_effects(resource.get("code")):
-        return [], []
-    spec = code_tables().findings.by_code()[match]
-    if spec.type != "boolean":
+    match = finding_of(resource.get("code"))
+    if match is None:
         return [], []
     verification = _status(obj(resource, "verificationStatus"))
     clinical = _status(obj(resource, "clinicalStatus"))
@@ -64,15 +113,10 @@ def read_condition_findings(
         message = f"clinicalStatus {shown}: {match} not read from this Condition"
         return [], [InputIssue("information", f"{label}.clinicalStatus", message)]
     level = None
-    if spec.per_level:
+    if code_tables().findings.by_code()[match].per_level:
         site = body_site(resource)
         if site.error is not None:
             message = f"{site.error}; {match} skipped"
             return [], [InputIssue("error", f"{label}.bodySite", message)]
         level = site.level
-    when = None
-    for field in ("onsetDateTime", "recordedDate"):
-        when = parse_datetime(text(resource, field))
-        if when is not None:
-            break
-    return [Candidate(match, value, label, level, None, when)], []
+    return [Candidate(match, value, label, level, None, _onset(resource))], []

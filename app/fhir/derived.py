@@ -5,9 +5,10 @@ Each rule is data naming its codes, its threshold and its source:
 - Observation rules: fever from a body temperature (LOINC 8310-5 and relatives, UCUM ``Cel`` /
   ``[degF]`` converted to Cel, threshold a stated policy), ECOG from LOINC 89247-1
   (``valueInteger`` or a LOINC LA / SNOMED CT answer code).
-- Condition rules: a Condition (or an order's indication) with a listed ICD-10-CM / SNOMED CT
-  code and an active clinical status gives a boolean finding (low back pain -> ``symptomatic``,
-  immunodeficiency due to drugs -> ``immunosuppression``, Z79.52 -> ``prolonged-corticosteroids``).
+- A Condition (or an order's indication) coded as a finding (low back pain -> ``symptomatic``,
+  D84.821 -> ``immunosuppression``, Z79.52 -> ``prolonged-corticosteroids``) is read by
+  ``app.fhir.condition_findings`` from the standard maps / site ConceptMaps.
+- Fracture enumeration: a listed assessment (RadElement RDES230) with a final status.
 
 A derived value never outranks a finding coded with the project code (or its synonym): the
 adapter uses derived candidates only for finding codes nothing coded speaks about. Problems are
@@ -17,7 +18,7 @@ adapter uses derived candidates only for finding codes nothing coded speaks abou
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -26,13 +27,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from app.clinical.findings import FractureEnumeration, InputIssue
 from app.fhir.codes import ICD_CODE, LOINC_CODE, CodeDataError, code_tables
-from app.fhir.history import icd_form
 from app.fhir.observations import Candidate, effective_time
-from app.fhir.raw import codings, is_number, obj, objs, parse_datetime, text
+from app.fhir.raw import codings, is_number, obj, objs, text
 
 DATA_FILE = Path(__file__).parent / "data" / "derived_findings.json"
 USED_STATUSES = frozenset({"final", "amended", "corrected", "preliminary"})
-IGNORED_VERIFICATION = frozenset({"entered-in-error", "refuted"})
 Family = Literal["loinc", "snomed", "icd-10-cm"]
 
 
@@ -107,28 +106,6 @@ class ObservationRule(_Strict):
         return self
 
 
-class ConditionCode(_Strict):
-    system: Literal["icd-10-cm", "snomed"]
-    match: Literal["prefix", "exact"]
-    value: str
-    display: str
-    source: str = Field(min_length=3)
-
-    @model_validator(mode="after")
-    def _form(self) -> ConditionCode:
-        _check_code(self.system, self.value)
-        return self
-
-
-class ConditionRule(_Strict):
-    id: str
-    finding: str
-    value: bool
-    codes: list[ConditionCode] = Field(min_length=1)
-    statuses: list[str] = Field(min_length=1)
-    source: str = Field(min_length=10)
-
-
 class Indication(_Strict):
     source: str
     reference_types: list[Literal["Condition", "Observation"]]
@@ -159,7 +136,6 @@ class DerivedRules(_Strict):
     source: str
     systems: dict[str, str]
     observation_rules: list[ObservationRule]
-    condition_rules: list[ConditionRule]
     indication: Indication
     fracture_enumeration: FractureEnumerationRule
     age: dict[str, str]
@@ -171,7 +147,6 @@ class DerivedRules(_Strict):
         ids: set[str] = set()
         keys: set[tuple[str, str]] = set()
         named: list[tuple[str, str]] = [(r.id, r.finding) for r in self.observation_rules]
-        named += [(r.id, r.finding) for r in self.condition_rules]
         for rule_id, finding in named:
             if rule_id in ids:
                 raise ValueError(f"duplicate rule id {rule_id!r}")
@@ -183,11 +158,6 @@ class DerivedRules(_Strict):
                 if (code.system, code.code) in keys:
                     raise ValueError(f"{o_rule.id}: code {code.code} is used twice")
                 keys.add((code.system, code.code))
-        for c_rule in self.condition_rules:
-            for ccode in c_rule.codes:
-                if (ccode.system, ccode.value) in keys:
-                    raise ValueError(f"{c_rule.id}: code {ccode.value} is used twice")
-                keys.add((ccode.system, ccode.value))
         for family in ("loinc", "snomed", "icd-10-cm"):
             if family not in self.systems:
                 raise ValueError(f"systems needs a URL for {family}")
@@ -203,63 +173,6 @@ class DerivedRules(_Strict):
 
     def observation_rule(self, system: str | None, code: str) -> ObservationRule | None:
         return self._observation_index.get((system or "", code))
-
-    @cached_property
-    def _families(self) -> dict[str, str]:
-        out = {url: family for family, url in self.systems.items()}
-        # ICD-10-CM is also sent with the WHO ICD-10 URL (condition_codes.json does the same)
-        out.setdefault("http://hl7.org/fhir/sid/icd-10", "icd-10-cm")
-        return out
-
-    @cached_property
-    def _condition_index(
-        self,
-    ) -> tuple[dict[tuple[str, str], list[int]], list[tuple[str, str, int]]]:
-        exact: dict[tuple[str, str], list[int]] = {}
-        prefixes: list[tuple[str, str, int]] = []
-        for n, rule in enumerate(self.condition_rules):
-            for c in rule.codes:
-                exact.setdefault((c.system, c.value), []).append(n)
-                if c.match == "prefix":
-                    prefixes.append((c.system, c.value, n))
-        return exact, prefixes
-
-    @cached_property
-    def _stems(self) -> frozenset[str]:
-        """The first three characters (upper case, no dot) of every condition-rule code."""
-        return frozenset(
-            c.value.replace(".", "")[:3].upper() for r in self.condition_rules for c in r.codes
-        )
-
-    def _may_match(self, concept: object) -> bool:
-        """Cheap test on the raw codings: False when no code can match a condition rule."""
-        coding = concept.get("coding") if isinstance(concept, dict) else None
-        if not isinstance(coding, list):
-            return False
-        stems = self._stems
-        for c in coding:
-            code = c.get("code") if isinstance(c, dict) else None
-            if isinstance(code, str) and code.strip()[:4].replace(".", "")[:3].upper() in stems:
-                return True
-        return False
-
-    def condition_rules_for(self, concept: object) -> list[ConditionRule]:
-        """Rules matching any ICD-10-CM / SNOMED CT coding of ``concept``."""
-        if not self._may_match(concept):
-            return []
-        exact, prefixes = self._condition_index
-        hits: set[int] = set()
-        for system, code, _ in codings(concept):
-            family = self._families.get(system or "")
-            if family == "icd-10-cm":
-                normal = icd_form(code)
-            elif family == "snomed":
-                normal = code.strip()
-            else:
-                continue
-            hits.update(exact.get((family, normal), ()))
-            hits.update(n for f, p, n in prefixes if f == family and normal.startswith(p))
-        return [self.condition_rules[n] for n in sorted(hits)]
 
     @cached_property
     def _enumeration_keys(self) -> frozenset[tuple[str, str]]:
@@ -388,63 +301,6 @@ def derive_from_observation(
     if score is None:
         return []
     return [Candidate(rule.finding, score, label, None, None, effective)]
-
-
-# --- Conditions and indications -------------------------------------------------------------
-
-
-def clinical_status(resource: dict[str, Any]) -> str | None:
-    for _, code, _ in codings(resource.get("clinicalStatus")):
-        return code
-    return None
-
-
-def verification_ignored(resource: dict[str, Any]) -> bool:
-    return any(c in IGNORED_VERIFICATION for _, c, _ in codings(resource.get("verificationStatus")))
-
-
-def derive_from_concept(
-    concept: object, source: str, status: str | None, effective: datetime | None
-) -> list[Candidate]:
-    """Boolean candidates of the condition rules matching ``concept`` (a Condition's code or
-    an order's reasonCode). ``status`` None (not stated) counts as active."""
-    out: list[Candidate] = []
-    for rule in derived_rules().condition_rules_for(concept):
-        if status is not None and status not in rule.statuses:
-            continue
-        out.append(Candidate(rule.finding, rule.value, source, None, None, effective))
-    return out
-
-
-def condition_onset(resource: dict[str, Any]) -> datetime | None:
-    """onsetDateTime, onsetPeriod.start or recordedDate: the first that parses."""
-    period = obj(resource, "onsetPeriod")
-    for raw in (
-        resource.get("onsetDateTime"),
-        period.get("start") if period else None,
-        resource.get("recordedDate"),
-    ):
-        if (moment := parse_datetime(raw)) is not None:
-            return moment
-    return None
-
-
-def derive_from_condition(resource: dict[str, Any], label: str) -> list[Candidate]:
-    """Candidates of the condition rules for one Condition (``label`` is the provenance)."""
-    rules = derived_rules().condition_rules_for(resource.get("code"))
-    if not rules or verification_ignored(resource):  # the usual case: no rule for this code
-        return []
-    status = clinical_status(resource)
-    onset = condition_onset(resource)
-    return [
-        Candidate(rule.finding, rule.value, label, None, None, onset)
-        for rule in rules
-        if status is None or status in rule.statuses
-    ]
-
-
-def has_condition_rule(concept: object) -> bool:
-    return bool(derived_rules().condition_rules_for(concept))
 
 
 # --- fracture enumeration -------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """The order's indication: ``ServiceRequest.reasonCode`` and ``reasonReference`` (issue 8 item 3).
 
 The indication the clinician picks when ordering is evidence like a Condition with the same
-code: each coded ``reasonCode[n]`` is read by the Condition rules (``condition_codes.json`` and
-the condition rules of ``derived_findings.json``) with provenance
+code: each coded ``reasonCode[n]`` is read by the Condition rules (``condition_codes.json``) and
+as a Condition coded as a finding (``app.fhir.condition_findings``) with provenance
 ``ServiceRequest/<id>.reasonCode[n]``; each ``reasonReference[n]`` to a Condition or Observation
 found among the resources of the request (prefetch, posted Bundle, or fetched from the FHIR
 server by the hook) is read as that resource, with provenance
@@ -19,13 +19,12 @@ from datetime import date, datetime
 from typing import Any
 
 from app.clinical.findings import InputIssue
-from app.fhir.derived import (
-    derive_from_concept,
-    derive_from_condition,
-    derive_from_observation,
-    derived_rules,
-    has_condition_rule,
+from app.fhir.condition_findings import (
+    finding_of,
+    read_condition_findings,
+    read_indication_findings,
 )
+from app.fhir.derived import derive_from_observation, derived_rules
 from app.fhir.history import HistorySources, condition_effects, read_condition
 from app.fhir.observations import Candidate, read_observation
 from app.fhir.raw import codings, obj, objs, parse_datetime, text
@@ -39,7 +38,7 @@ class IndicationRead:
     """What the indications of the draft orders contributed."""
 
     candidates: list[Candidate] = field(default_factory=list)  # coded findings (Observations)
-    derived: list[Candidate] = field(default_factory=list)  # from Condition rules
+    derived: list[Candidate] = field(default_factory=list)  # Conditions coded as findings
     issues: list[InputIssue] = field(default_factory=list)
 
 
@@ -71,7 +70,7 @@ def _reason_code(
                 message = "indication given as text only (no coding): not interpreted"
                 into.issues.append(InputIssue("information", where, message))
             continue
-        known = bool(condition_effects(concept)) or has_condition_rule(concept)
+        known = bool(condition_effects(concept)) or finding_of(concept) is not None
         if not known:
             system, code, _ = coded[0]
             shown = f"{(system or '(no system)')[:60]}|{code[:40]}"
@@ -83,7 +82,7 @@ def _reason_code(
         if authored is not None:
             pseudo["recordedDate"] = order.get("authoredOn")
         read_condition(pseudo, where, history, into.issues)
-        into.derived += derive_from_concept(concept, where, None, authored)
+        into.derived += read_indication_findings(concept, where, authored)
 
 
 def _reason_reference(
@@ -106,7 +105,9 @@ def _reason_reference(
             continue
         if rtype == "Condition":
             read_condition(target, where, history, into.issues)
-            into.derived += derive_from_condition(target, where)
+            found_c, notes = read_condition_findings(target, where)
+            into.derived += found_c
+            into.issues += notes
         else:
             found, problems = read_observation(target, where)
             into.candidates += found

@@ -96,8 +96,9 @@ def test_rules_load_and_name_a_source_and_threshold() -> None:
     [
         (lambda d: d["observation_rules"][0]["codes"].append(d["observation_rules"][0]["codes"][0]),
          "used twice"),
-        (lambda d: d["condition_rules"][0].update(finding="no-such-finding"), "not a project"),
-        (lambda d: d["condition_rules"][0]["codes"][0].update(value="M54-5"), "ICD-10-CM"),
+        (lambda d: d["observation_rules"][0].update(finding="no-such-finding"), "not a project"),
+        (lambda d: d["observation_rules"][1]["answers"][0].update(code="X9622-7"), "LOINC"),
+        (lambda d: d["observation_rules"][1]["answers"][-1].update(code="42x"), "SNOMED CT"),
         (lambda d: d["observation_rules"][0]["codes"][0].update(code="8310"), "LOINC"),
         (lambda d: d["observation_rules"][0].pop("threshold"), "threshold"),
     ],
@@ -214,7 +215,7 @@ def test_low_back_pain_snomed_is_symptomatic_only_while_active() -> None:
     assert finding(read(snomed_condition("c1", "279039007", "resolved")), "symptomatic")[0] is None
     refuted = snomed_condition("c1", "279039007")
     refuted["verificationStatus"] = {"coding": [{"code": "refuted"}]}
-    assert finding(read(refuted), "symptomatic")[0] is None
+    assert finding(read(refuted), "symptomatic")[0] is False  # refuted: documented absent
 
 
 def test_other_back_codes_are_not_low_back_pain() -> None:

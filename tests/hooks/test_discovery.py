@@ -24,8 +24,14 @@ def test_three_services_with_prefetch(client: Any) -> None:
             "medicationStatements",
         }
         for template in prefetch.values():
-            # only {{context.patientId}} tokens; spec query subset: reference params and _count
+            # only {{context.patientId}} tokens; spec query subset (CDS Hooks 2.0 "Prefetch
+            # query restrictions"): reference params, token params by equality, _count
             assert set(re.findall(r"\{\{([^}]*)\}\}", template)) == {"context.patientId"}
             params = template.split("?", 1)[1].split("&") if "?" in template else []
-            assert all(p.split("=")[0] in ("patient", "_count") for p in params), template
+            assert all(p.split("=")[0] in ("patient", "category", "_count") for p in params)
+        # radiology reports (US Core DiagnosticReport category LOINC LP29684-5 Radiology)
+        assert prefetch["diagnosticReports"] == (
+            "DiagnosticReport?patient={{context.patientId}}"
+            "&category=http://loinc.org|LP29684-5&_count=100"
+        )
         assert None not in s.values()

@@ -30,6 +30,11 @@ def fetching_client(settings: Any) -> Any:
         yield c
 
 
+def no_reports(mock: Any) -> None:
+    """The EHR holds no radiology DiagnosticReport for the patient."""
+    mock.get(f"{EHR}/DiagnosticReport").respond(200, json=bundle([]))
+
+
 def order_card(body: dict[str, Any]) -> dict[str, Any]:
     [card] = cards_with(body, "order-appropriateness")
     return card
@@ -62,6 +67,7 @@ def test_absent_prefetch_is_fetched_from_fhir_server(fetching_client: Any) -> No
         "subject": "cds",
     }
     with respx.mock(assert_all_called=True) as mock:
+        no_reports(mock)  # the optional diagnosticReports key is fetched too
         route = mock.get(f"{EHR}/Condition", params={"patient": "p1"}).respond(
             200, json=bundle([condition("c", "C61")])
         )
@@ -77,6 +83,7 @@ def test_operation_outcome_prefetch_is_refetched(fetching_client: Any) -> None:
         "issue": [{"severity": "error", "code": "exception"}],
     }
     with respx.mock(assert_all_called=True) as mock:
+        no_reports(mock)  # the optional diagnosticReports key is fetched too
         mock.get(f"{EHR}/Condition").respond(200, json=bundle([]))
         body = checked(fetching_client.post("/cds-services/vcf-order-select", json=req))
     assert "Variant 1" in order_card(body)["summary"]
@@ -91,6 +98,7 @@ def test_prefetch_not_required_and_never_required_at_all(fetching_client: Any) -
         "Condition": bundle([condition("c", "M81.0")]),
     }
     with respx.mock() as mock:
+        no_reports(mock)  # the optional diagnosticReports key is fetched too
         mock.get(f"{EHR}/Patient/p1").respond(200, json=data["Patient/p1"])
         mock.get(f"{EHR}/Observation").respond(200, json=data["Observation"])
         mock.get(f"{EHR}/Condition").respond(200, json=data["Condition"])
@@ -117,6 +125,7 @@ def test_fhir_server_error_is_412_when_required(fetching_client: Any) -> None:
     req = hook_request("order-select", v1_observations(), drafts=[draft("s", *MRI_WWO)])
     del req["prefetch"]["observations"]
     with respx.mock() as mock:
+        no_reports(mock)  # the optional diagnosticReports key is fetched too
         mock.get(f"{EHR}/Observation").respond(500)
         r = fetching_client.post("/cds-services/vcf-order-select", json=req)
     assert r.status_code == 412
@@ -131,6 +140,7 @@ def test_slow_fhir_server_is_cut_by_the_budget(fetching_client: Any) -> None:
         return httpx.Response(200, json=bundle([]))
 
     with respx.mock(assert_all_called=False) as mock:
+        no_reports(mock)  # the optional diagnosticReports key is fetched too
         mock.get(f"{EHR}/Observation").mock(side_effect=slow)
         started = time.monotonic()
         r = fetching_client.post("/cds-services/vcf-order-select", json=req)

@@ -99,6 +99,7 @@ def test_hook_call_spans_share_one_trace_in_logs_and_audit(
         "scope": "patient/*.read",
         "subject": "cds",
     }
+    req["prefetch"]["diagnosticReports"] = bundle([])  # optional key sent: one fetch only
     with respx.mock(assert_all_called=True) as mock:
         mock.get(f"{EHR}/Condition", params={"patient": PATIENT}).respond(
             200, json=bundle([condition("c", "M81.0")])
