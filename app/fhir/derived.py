@@ -184,14 +184,15 @@ class DerivedRules(_Strict):
 
     def is_enumeration(self, concept: object) -> bool:
         # hot path (every Observation): reject on the raw codes before the tolerant reader
-        raw = concept.get("coding") if isinstance(concept, dict) else None
-        codes = self._enumeration_codes
-        if not isinstance(raw, list) or not any(
-            isinstance(c, dict) and isinstance(c.get("code"), str) and c["code"].strip() in codes
-            for c in raw
-        ):
+        raw = concept.get("coding") if concept.__class__ is dict else None
+        if raw.__class__ is not list:
             return False
-        return any((s or "", c) in self._enumeration_keys for s, c, _ in codings(concept))
+        codes = self._enumeration_codes
+        for coding in raw:  # a plain loop: no generator frame per Observation
+            code = coding.get("code") if coding.__class__ is dict else None
+            if code.__class__ is str and code.strip() in codes:
+                return any((s or "", c) in self._enumeration_keys for s, c, _ in codings(concept))
+        return False
 
 
 def load_derived_rules(path: Path = DATA_FILE) -> DerivedRules:
