@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -52,6 +53,20 @@ DESCRIPTION = (
 )
 
 
+_frozen = False
+
+
+def _freeze_start_up_heap() -> None:
+    """Move everything loaded so far (modules, knowledge, the spaCy pipeline: hundreds of
+    thousands of objects) out of the garbage collector's reach, once per process. Without it
+    each full collection walks that heap: a large request body triggered 100+ ms pauses."""
+    global _frozen
+    if not _frozen:
+        gc.collect()
+        gc.freeze()
+        _frozen = True
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application. Knowledge is loaded and validated here, so a bad data file
     stops start-up with a clear message instead of failing on the first request."""
@@ -70,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         follow_redirects=False,
     )
     warm_up()  # first parse of each FHIR type is slow: pay it before the first request
+    _freeze_start_up_heap()
     auth_gate = None
     if settings.auth_enabled:
         config = load_auth_config(settings.auth_config_file)
