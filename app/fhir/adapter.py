@@ -273,7 +273,9 @@ class _Read:
                 self.derived.extend(d)
                 # the value was read after all: drop the finding reader's notes on it
                 found = [i for i in found if not i.location.startswith((f"{label}.", label + "#"))]
-            elif is_enumeration(resource):  # a listed fracture assessment (counting)
+            elif (not candidates or any(c.code == "vcf" for c in candidates)) and is_enumeration(
+                resource
+            ):  # a listed fracture assessment (counting): it names fractures, or has members
                 self.panels.append((resource, label, candidates))
             issues.extend(found)
         elif rtype == "Condition":

@@ -25,7 +25,7 @@ from typing import Any
 
 from app.clinical.findings import InputIssue
 from app.fhir.codes import code_tables
-from app.fhir.concept_maps import index
+from app.fhir.concept_maps import CodeIndex, index
 from app.fhir.history import condition_effects, icd_form
 from app.fhir.observations import Candidate
 from app.fhir.raw import codings, obj, parse_datetime
@@ -56,9 +56,40 @@ def _keys(concept: object) -> list[tuple[str, str]]:
     return out
 
 
+_CODES: dict[int, tuple[CodeIndex, frozenset[str]]] = {}  # id(index) -> (index, its codes)
+
+
+def _codes_of(idx: CodeIndex) -> frozenset[str]:
+    """Every code of ``present_if_no_value`` as written and in compact ICD form (no dot,
+    upper case): a Condition none of whose raw codes is among them cannot match."""
+    cached = _CODES.get(id(idx))
+    if cached is None or cached[0] is not idx:
+        codes = {code for _, code in idx.present_if_no_value}
+        codes |= {code.replace(".", "").upper() for code in codes}
+        cached = (idx, frozenset(codes))
+        _CODES.clear()
+        _CODES[id(idx)] = cached
+    return cached[1]
+
+
+def _may_match(concept: object, codes: frozenset[str]) -> bool:
+    raw = concept.get("coding") if concept.__class__ is dict else None
+    if raw.__class__ is not list:
+        return False
+    for coding in raw:  # the hot path: ten Conditions a request, nearly all without a match
+        code = coding.get("code") if coding.__class__ is dict else None
+        if code.__class__ is str:
+            code = code.strip()
+            if code in codes or code.replace(".", "").upper() in codes:
+                return True
+    return False
+
+
 def finding_of(concept: object) -> str | None:
     """The boolean project finding a Condition / indication code stands for, if any."""
     idx = index()
+    if not _may_match(concept, _codes_of(idx)):
+        return None
     match = next(
         (idx.finding_by_coding[k] for k in _keys(concept) if k in idx.present_if_no_value), None
     )
