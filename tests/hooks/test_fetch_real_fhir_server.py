@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from tests.fhir_builders import condition, draft, hook_request, obs, patient, procedure
 from tests.hooks.conftest import cards_with, checked
-from tests.support.fhir_server import run_fhir_server, seed_transaction
+from tests.support.fhir_server import run_fhir_server, seed_resources
 
 
 @pytest.fixture(scope="module")
@@ -27,18 +27,7 @@ def fhir_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             condition("c-op", "M81.0"),
             procedure("pr-other", "99213"),
         ]
-        tx = {
-            "resourceType": "Bundle",
-            "type": "transaction",
-            "entry": [
-                {
-                    "resource": r,
-                    "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"},
-                }
-                for r in resources
-            ],
-        }
-        seed_transaction(base, tx)
+        seed_resources(base, resources)
         yield base
 
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from tests.fhir_builders import bundle, condition, draft, hook_request, obs, patient
 from tests.hooks.conftest import cards_with, checked
-from tests.support.fhir_server import SEKMET, run_fhir_server, seed_transaction
+from tests.support.fhir_server import SEKMET, run_fhir_server, seed_resources
 
 if not SEKMET.is_file() and os.environ.get("CI") != "true":
     pytest.skip(
@@ -33,18 +33,7 @@ def fracture_only() -> list[dict[str, Any]]:
 def fhir_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with run_fhir_server(tmp_path_factory.mktemp("sekmet-reason")) as base:
         resources = [patient(), *fracture_only(), condition("c-lbp", "M54.50")]
-        tx = {
-            "resourceType": "Bundle",
-            "type": "transaction",
-            "entry": [
-                {
-                    "resource": r,
-                    "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"},
-                }
-                for r in resources
-            ],
-        }
-        seed_transaction(base, tx)
+        seed_resources(base, resources)
         yield base
 
 

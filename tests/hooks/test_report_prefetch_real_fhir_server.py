@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from tests.fhir_builders import PATIENT, condition, draft, hook_request, obs, patient
 from tests.hooks.conftest import cards_with, checked
-from tests.support.fhir_server import run_fhir_server, seed_transaction
+from tests.support.fhir_server import run_fhir_server, seed_resources
 
 
 def report(rid: str, category: str, conclusion: str) -> dict[str, Any]:
@@ -42,18 +42,7 @@ def fhir_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             # cardiology (LP29708-2): not asked for; read, it would make two levels (Variant 3)
             report("r-card", "LP29708-2", "Compression fractures of T12 and L1."),
         ]
-        tx = {
-            "resourceType": "Bundle",
-            "type": "transaction",
-            "entry": [
-                {
-                    "resource": r,
-                    "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"},
-                }
-                for r in resources
-            ],
-        }
-        seed_transaction(base, tx)
+        seed_resources(base, resources)
         yield base
 
 

@@ -185,3 +185,14 @@ def seed_transaction(
     if body.get("type") != "transaction-response":
         raise FhirServerError(f"unexpected transaction reply: {r.text[:2000]}")
     return body
+
+
+def seed_resources(base_url: str, resources: list[dict[str, Any]]) -> dict[str, Any]:
+    """PUT each resource (by its type and id) in one transaction; the transaction response."""
+    entry = [
+        {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
+        for r in resources
+    ]
+    return seed_transaction(
+        base_url, {"resourceType": "Bundle", "type": "transaction", "entry": entry}
+    )
