@@ -12,7 +12,7 @@ import json
 import re
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -417,7 +417,11 @@ _FILES: dict[str, tuple[str, type[BaseModel]]] = {
 }
 
 
-def _load(path: Path, model: type[BaseModel]) -> BaseModel:
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_code_file(path: Path, model: type[M]) -> M:
+    """Read and validate one code data file; ``CodeDataError`` names the file."""
     try:
         raw: Any = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
@@ -430,7 +434,7 @@ def _load(path: Path, model: type[BaseModel]) -> BaseModel:
 
 def load_code_tables(data_dir: Path = DATA_DIR) -> CodeTables:
     """Read and validate every code file; raise ``CodeDataError`` naming the bad file."""
-    loaded = {key: _load(data_dir / name, model) for key, (name, model) in _FILES.items()}
+    loaded = {key: load_code_file(data_dir / name, model) for key, (name, model) in _FILES.items()}
     return CodeTables.model_validate(loaded)
 
 

@@ -17,16 +17,15 @@ adapter uses derived candidates only for finding codes nothing coded speaks abou
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.clinical.findings import FractureEnumeration, InputIssue
-from app.fhir.codes import ICD_CODE, LOINC_CODE, CodeDataError, code_tables
+from app.fhir.codes import ICD_CODE, LOINC_CODE, code_tables, load_code_file
 from app.fhir.observations import Candidate, effective_time
 from app.fhir.raw import codings, is_number, obj, objs, text
 
@@ -48,28 +47,25 @@ def _check_code(family: str, code: str) -> None:
         raise ValueError(f"malformed ICD-10-CM code {code!r}")
 
 
-class RuleCode(_Strict):
+class _Code(_Strict):
+    """A code of a known family, in its family's form, with the source that names it."""
+
     system: Family
     code: str
+    source: str = Field(min_length=3)
+
+    @model_validator(mode="after")
+    def _form(self) -> _Code:
+        _check_code(self.system, self.code)
+        return self
+
+
+class RuleCode(_Code):
     display: str
-    source: str = Field(min_length=3)
-
-    @model_validator(mode="after")
-    def _form(self) -> RuleCode:
-        _check_code(self.system, self.code)
-        return self
 
 
-class Answer(_Strict):
-    system: Family
-    code: str
+class Answer(_Code):
     value: int
-    source: str = Field(min_length=3)
-
-    @model_validator(mode="after")
-    def _form(self) -> Answer:
-        _check_code(self.system, self.code)
-        return self
 
 
 class UnitConversion(_Strict):
@@ -197,14 +193,7 @@ class DerivedRules(_Strict):
 
 def load_derived_rules(path: Path = DATA_FILE) -> DerivedRules:
     """Read and validate the derived-finding rules; ``CodeDataError`` names the file."""
-    try:
-        raw: Any = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise CodeDataError(f"code file {path.name} is unreadable: {exc}") from exc
-    try:
-        return DerivedRules.model_validate(raw)
-    except ValidationError as exc:
-        raise CodeDataError(f"code file {path.name} is invalid:\n{exc}") from exc
+    return load_code_file(path, DerivedRules)
 
 
 @lru_cache(maxsize=1)
