@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from app.cds_hooks.card_rules import validate_cds_response
+from app.main import create_app
+from tests.fhir_builders import draft, hook_request
 
 
 def checked(response: Any) -> dict[str, Any]:
@@ -32,3 +35,25 @@ def post_hook(client: Any) -> Any:
         return client.post(f"/cds-services/{service}", json=request, **kw)
 
     return _post
+
+
+def order_select_fetching_everything(fhir_base: str, settings: Any) -> dict[str, Any]:
+    """order-select for draft ``sr1`` (MRI lumbar) with no prefetch at all: every key is fetched
+    from the allow-listed ``fhir_base`` with an EHR access token. The checked response body."""
+    app = create_app(
+        settings.model_copy(
+            update={"fhir_server_allowlist": [fhir_base], "fhir_fetch_budget_seconds": 5.0}
+        )
+    )
+    req = hook_request("order-select", [], drafts=[draft("sr1", "72158", "MRI lumbar w/wo")])
+    del req["prefetch"]
+    req["fhirServer"] = fhir_base
+    req["fhirAuthorization"] = {
+        "access_token": "opaque-token",
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "patient/*.read",
+        "subject": "vcf-cds",
+    }
+    with TestClient(app) as client:
+        return checked(client.post("/cds-services/vcf-order-select", json=req))

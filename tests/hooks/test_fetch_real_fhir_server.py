@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from tests.fhir_builders import condition, draft, hook_request, obs, patient, procedure
-from tests.hooks.conftest import cards_with, checked
+from tests.fhir_builders import condition, hook_request, obs, patient, procedure
+from tests.hooks.conftest import cards_with, checked, order_select_fetching_everything
 from tests.support.fhir_server import run_fhir_server, seed_resources
 
 
@@ -34,23 +34,7 @@ def fhir_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_order_select_fetches_everything_from_the_fhir_server(
     fhir_base: str, settings: Any
 ) -> None:
-    app = create_app(
-        settings.model_copy(
-            update={"fhir_server_allowlist": [fhir_base], "fhir_fetch_budget_seconds": 5.0}
-        )
-    )
-    req = hook_request("order-select", [], drafts=[draft("sr1", "72158", "MRI lumbar w/wo")])
-    del req["prefetch"]
-    req["fhirServer"] = fhir_base
-    req["fhirAuthorization"] = {
-        "access_token": "opaque-token",
-        "token_type": "Bearer",
-        "expires_in": 300,
-        "scope": "patient/*.read",
-        "subject": "vcf-cds",
-    }
-    with TestClient(app) as client:
-        body = checked(client.post("/cds-services/vcf-order-select", json=req))
+    body = order_select_fetching_everything(fhir_base, settings)
     [card] = cards_with(body, "order-appropriateness")
     # fetched: VCF at L3, new, symptomatic, Conditions read with no malignancy -> Variant 1
     assert "Usually Not Appropriate" in card["summary"] and "Variant 1" in card["summary"]

@@ -7,11 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from app.main import create_app
-from tests.fhir_builders import PATIENT, condition, draft, hook_request, obs, patient
-from tests.hooks.conftest import cards_with, checked
+from tests.fhir_builders import PATIENT, condition, obs, patient
+from tests.hooks.conftest import cards_with, order_select_fetching_everything
 from tests.support.fhir_server import run_fhir_server, seed_resources
 
 
@@ -47,23 +45,7 @@ def fhir_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_only_radiology_reports_are_fetched_and_counted(fhir_base: str, settings: Any) -> None:
-    app = create_app(
-        settings.model_copy(
-            update={"fhir_server_allowlist": [fhir_base], "fhir_fetch_budget_seconds": 5.0}
-        )
-    )
-    req = hook_request("order-select", [], drafts=[draft("sr1", "72158", "MRI lumbar w/wo")])
-    del req["prefetch"]
-    req["fhirServer"] = fhir_base
-    req["fhirAuthorization"] = {
-        "access_token": "opaque-token",
-        "token_type": "Bearer",
-        "expires_in": 300,
-        "scope": "patient/*.read",
-        "subject": "vcf-cds",
-    }
-    with TestClient(app) as client:
-        body = checked(client.post("/cds-services/vcf-order-select", json=req))
+    body = order_select_fetching_everything(fhir_base, settings)
     [card] = cards_with(body, "order-appropriateness")
     # the radiology report lists only L1: one fracture -> Variant 1 (the cardiology report,
     # had it been read, names T12 and L1 -> Variant 3)
