@@ -20,15 +20,16 @@ from app.api import (
     fhir_routes,
     metrics_routes,
 )
+from app.api.audit_submit import submit_rejection
+from app.api.auth_gate import AuthGate, Unauthorized, load_auth_config
 from app.api.db_errors import install_db_error_handler
 from app.api.docs_ui import install_docs
 from app.api.errors import install_error_handlers
 from app.api.limits import BodyLimitMiddleware, JsonDepthMiddleware
 from app.api.openapi import install_openapi
 from app.api.rest import acr, analytics, assessments, audit, health, scores
-from app.audit.setup import audit_key, make_recorder, submit_rejection
+from app.audit.setup import audit_key, make_recorder
 from app.db.engine import make_engine
-from app.db.jti_repo import DbReplayStore, FallbackReplayStore
 from app.db.migrate import upgrade
 from app.fhir.concept_maps import install as install_code_maps
 from app.fhir.concept_maps import versioned
@@ -40,7 +41,7 @@ from app.observability.logging import configure_logging
 from app.observability.metrics import Metrics
 from app.observability.tracing import install_tracing
 from app.security.client_auth import JwksCache
-from app.security.gate import AuthGate, Unauthorized, load_auth_config
+from app.security.jti_repo import DbReplayStore, FallbackReplayStore
 from app.settings import Settings, get_settings
 
 log = logging.getLogger("vcf_cds")

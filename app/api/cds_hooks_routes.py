@@ -8,12 +8,18 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
+from app.api.audit_submit import submit_decision, submit_rejection
+from app.api.auth_gate import (
+    ClientDep,
+    accept_client,
+    accept_client_blocking,
+    fhir_allowlist,
+)
 from app.api.deps import KnowledgeDep, SettingsDep
 from app.api.errors import operation_outcome
 from app.api.fastjson import FastJSONResponse, FastJsonRoute
 from app.api.limits import bundle_entries, unicode_problem
 from app.api.offload import off_loop
-from app.audit.setup import submit_decision, submit_rejection
 from app.cds_hooks.catalog import service_catalog
 from app.cds_hooks.invocation import InvocationError, parse_invocation
 from app.cds_hooks.models import CdsResponse, DiscoveryResponse, HookRequest, dump_response
@@ -22,12 +28,6 @@ from app.cds_hooks.references import fetch_reason_references
 from app.decision import decide
 from app.fhir.adapter import unpack
 from app.observability.metrics import app_metrics
-from app.security.gate import (
-    ClientDep,
-    accept_client,
-    accept_client_blocking,
-    fhir_allowlist,
-)
 
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"], route_class=FastJsonRoute)
 
@@ -157,7 +157,9 @@ async def invoke(
     payload = await off_loop(request, dump_response, decision.response)
     metrics = app_metrics(request.app)
     if metrics is not None:
-        metrics.observe_decision(service_id, payload["cards"], decision.assessment.orders)
+        metrics.observe_decision(
+            service_id, payload["cards"], (o.status for o in decision.assessment.orders)
+        )
     raw_input = await request.json()  # the value FastAPI parsed for ``body`` (cached)
 
     def record() -> None:  # CPU (coverage report, canonical JSON, digests): off the loop too

@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 
+from app.api.auth_gate import ClientDep, accept_client_blocking, owner_scope
+from app.api.db_session import SessionDep
 from app.cds_hooks.catalog import ServiceDef, service_catalog
-from app.db.session import SessionDep
 from app.feedback.record import FeedbackRejected, record_feedback
 from app.feedback.schema import FeedbackBody
-from app.security.gate import ClientDep, accept_client_blocking, owner_scope
 
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
 

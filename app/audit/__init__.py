@@ -3,5 +3,5 @@
 ``entry`` builds the record (input digest, keyed patient hash), ``recorder`` writes it to the
 database off the request path, ``spool`` keeps it on local disk while the database is down,
 ``setup`` holds the helpers the app and the routes call. Submodules are not imported here, so
-``app.db.audit_repo`` can import ``app.audit.entry`` without a cycle.
+``app.audit.repo`` (the audit queries) can import ``app.audit.entry`` without a cycle.
 """

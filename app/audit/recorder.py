@@ -58,9 +58,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
+from app.audit import repo as audit_repo
 from app.audit.entry import AuditEntry
 from app.audit.spool import Spool
-from app.db import audit_repo
 
 log = logging.getLogger("vcf_cds.audit")
 

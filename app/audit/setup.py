@@ -1,20 +1,15 @@
-"""What the app and the routes call: the HMAC key, the recorder, and one-call submission."""
+"""What the app and the routes call: the HMAC key, the recorder and the audit labels of a call
+(the request-bound submission is ``app.api.audit_submit``: HTTP types stay in ``app.api``)."""
 
 from __future__ import annotations
 
 import logging
 import secrets
-import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from fastapi import Request
-
-from app.audit.entry import build_entry, build_rejection
 from app.audit.recorder import AuditRecorder, SessionFactory
 from app.cds_hooks.catalog import service_catalog
-from app.decision import Decision
-from app.observability.tracing import current_trace_id
 from app.settings import Settings
 
 log = logging.getLogger("vcf_cds.audit")
@@ -52,40 +47,6 @@ def patient_id_of(resources: Iterable[Mapping[str, Any]]) -> str | None:
     return None
 
 
-def submit_decision(
-    request: Request,
-    decision: Decision,
-    *,
-    service: str,
-    hook: str,
-    hook_instance: str | None,
-    patient_id: str | None,
-    raw_input: Mapping[str, Any],
-    started: float,
-    response_body: Mapping[str, Any],
-    client_iss: str | None = None,
-) -> None:
-    """Build the entry and hand it to ``app.state.audit`` (no-op when no recorder is set)."""
-    recorder: AuditRecorder | None = getattr(request.app.state, "audit", None)
-    if recorder is None:
-        return
-    recorder.submit(
-        build_entry(
-            decision,
-            service=service,
-            hook=hook,
-            hook_instance=hook_instance,
-            patient_id=patient_id,
-            raw_input=raw_input,
-            started=started,
-            secret=request.app.state.audit_key,
-            client_iss=client_iss,
-            response_body=response_body,
-            trace_id=current_trace_id(),
-        )
-    )
-
-
 _REST_FAMILIES = frozenset({"assessments", "analytics", "audit"})
 
 
@@ -105,35 +66,3 @@ def called_service(path: str) -> tuple[str, str]:
     if parts[:2] == ["api", "v1"] and len(parts) > 2 and parts[2] in _REST_FAMILIES:
         return parts[2], parts[2]
     return "unknown", "unknown"
-
-
-def submit_rejection(
-    request: Request,
-    *,
-    status: int,
-    error: str,
-    hook_instance: str | None = None,
-    client_iss: str | None = None,
-    raw_input: Mapping[str, Any] | None = None,
-    started: float | None = None,
-) -> None:
-    """Audit a call answered 401 or 412 without patient data (``build_rejection``); no-op
-    when no recorder is set."""
-    recorder: AuditRecorder | None = getattr(request.app.state, "audit", None)
-    if recorder is None:
-        return
-    service, hook = called_service(request.url.path)
-    recorder.submit(
-        build_rejection(
-            status=status,
-            error=error,
-            service=service,
-            hook=hook,
-            knowledge_version=request.app.state.knowledge.version,
-            policies=request.app.state.settings.policies(),
-            started=time.perf_counter() if started is None else started,
-            hook_instance=hook_instance,
-            client_iss=client_iss,
-            raw_input=raw_input,
-        )
-    )

@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from app.cards.codes import card_codes
-from app.db import feedback_repo
-from app.db.feedback_repo import ReasonRow, Window
+from app.feedback import repo as feedback_repo
 from app.feedback.reasons import offered_display
+from app.feedback.repo import ReasonRow, Window
 
 
 class ReasonCount(BaseModel):

@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.db import feedback_repo
 from app.db.models import CardRecord, Feedback
+from app.feedback import repo as feedback_repo
 from app.feedback.dedup import accepted_ids, dedup_key
 from app.feedback.reasons import offered_display
 from app.feedback.schema import FeedbackItem, FeedbackOverrideReason, storable

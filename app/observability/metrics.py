@@ -14,8 +14,6 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
-from app.assessment.orders import OrderRating
-
 log = logging.getLogger("vcf_cds.metrics")
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -125,17 +123,17 @@ class Metrics:
         self,
         service: str,
         response_cards: Sequence[Mapping[str, Any]],
-        orders: Sequence[OrderRating],
+        order_statuses: Iterable[str],
     ) -> None:
         """Count the cards of one CDS Hooks response (by ``source.topic.code``) and the
-        draft orders (rated / not_rated). Call only with a known service id."""
+        draft orders by status (rated / not_rated). Call only with a known service id."""
         for card in response_cards:
             topic = (card.get("source") or {}).get("topic") or {}
             self.cards.labels(
                 service, str(topic.get("code") or "none"), str(card.get("indicator", "none"))
             ).inc()
-        for order in orders:
-            self.orders.labels(service, order.status).inc()
+        for status in order_statuses:
+            self.orders.labels(service, status).inc()
 
     def observe_unmapped(self, codings: Iterable[tuple[str, str]]) -> None:
         """Count unmapped ``(system, code)`` pairs with bounded label cardinality."""

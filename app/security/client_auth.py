@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import heapq
 import json
 import math
@@ -37,10 +38,10 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeGuard
 from urllib.parse import urlsplit
 
+import anyio.to_thread
 import httpx
 import jwt
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from starlette.concurrency import run_in_threadpool
 
 __all__ = [
     "AuthConfig",
@@ -631,7 +632,8 @@ def spend_jti(identity: ClientIdentity, *, config: AuthConfig, replay: ReplaySto
 
 async def consume_jti(identity: ClientIdentity, *, config: AuthConfig, replay: ReplayStore) -> None:
     """:func:`spend_jti` off the event loop."""
-    await run_in_threadpool(spend_jti, identity, config=config, replay=replay)
+    spend = functools.partial(spend_jti, identity, config=config, replay=replay)
+    await anyio.to_thread.run_sync(spend)  # the store may block (database)
 
 
 async def verify_client_jwt(

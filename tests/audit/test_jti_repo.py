@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from app.db.engine import make_engine
-from app.db.jti_repo import DbReplayStore
 from app.db.models import ClientJti
+from app.security.jti_repo import DbReplayStore
 
 
 class Clock:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit import repo as audit_repo
 from app.audit.recorder import AuditRecorder
-from app.db import audit_repo
 from app.db.engine import make_engine
 from app.db.migrate import upgrade
 from tests.audit.support import entry

@@ -6,7 +6,7 @@ from datetime import UTC
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import audit_repo
+from app.audit import repo as audit_repo
 from tests.audit.support import entry
 
 

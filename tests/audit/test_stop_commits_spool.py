@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit import repo as audit_repo
 from app.audit.recorder import AuditRecorder
-from app.db import audit_repo
 from tests.audit.support import entry
 
 

@@ -17,10 +17,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit import repo as audit_repo
 from app.audit.entry import AuditEntry
 from app.audit.recorder import AuditRecorder
 from app.audit.spool import Spool
-from app.db import audit_repo
 from app.db.engine import make_engine
 from tests.audit.support import entry
 from tests.faults.conftest import wait_for

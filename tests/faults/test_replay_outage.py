@@ -1,7 +1,7 @@
 """Authenticated hook calls through a 10 s PostgreSQL outage (issue 10 point 5).
 
 On main the jti replay store failed closed: 2,212 bare 500s and 852 connection resets in
-10 s. Here the store falls back to a bounded in-process memory (app/db/jti_repo.py): every
+10 s. Here the store falls back to a bounded in-process memory (app/security/jti_repo.py): every
 call with a fresh token answers 200 while the database is down, a replay to this process is
 still rejected, and once the database is back the pairs accepted during the outage are in it,
 so another process rejects their replay too."""

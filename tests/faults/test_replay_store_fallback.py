@@ -13,8 +13,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
 
 from app.db.engine import make_engine
-from app.db.jti_repo import DbReplayStore, FallbackReplayStore
 from app.db.models import ClientJti
+from app.security.jti_repo import DbReplayStore, FallbackReplayStore
 
 
 class Clock:

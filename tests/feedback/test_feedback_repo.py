@@ -12,12 +12,12 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import feedback_repo
 from app.db.engine import make_engine
-from app.db.feedback_repo import Window
 from app.db.models import Feedback
+from app.feedback import repo as feedback_repo
 from app.feedback.analytics import build_analytics
 from app.feedback.record import FeedbackRejected, record_feedback
+from app.feedback.repo import Window
 from app.feedback.schema import FeedbackBody
 from tests.feedback.helpers import REASON_SYSTEM, T0, CardSpec, Consult, add_consult, overridden
 

@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi.testclient import TestClient
 
+from app.api.auth_gate import AuthConfigError
 from app.main import create_app
-from app.security.gate import AuthConfigError
 from tests.fhir_builders import condition, draft, hook_request, v1_observations
 
 BASE = "https://cds.example.org"

@@ -7,14 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from app.api.auth_gate import ClientDep, accept_client_blocking, read_scope
+from app.api.db_session import SessionDep
 from app.api.deps import KnowledgeDep
 from app.api.errors import FieldError
 from app.cds_hooks.catalog import service_catalog
-from app.db.feedback_repo import Window
-from app.db.session import SessionDep
 from app.feedback.analytics import AnalyticsResponse, build_analytics
+from app.feedback.repo import Window
 from app.feedback.timestamps import Timestamp
-from app.security.gate import ClientDep, accept_client_blocking, read_scope
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 

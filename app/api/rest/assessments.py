@@ -8,18 +8,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
+from app.api.audit_submit import submit_decision
+from app.api.auth_gate import ClientDep, accept_client
 from app.api.deps import KnowledgeDep, SettingsDep
 from app.api.errors import operation_outcome
 from app.api.limits import OFFLOAD_BYTES, json_depth, json_depth_yielding, unicode_problem
 from app.api.offload import off_loop
 from app.assessment.service import assessment_json
-from app.audit.setup import patient_id_of, submit_decision
+from app.audit.setup import patient_id_of
 from app.cds_hooks.bundle_json import TooManyEntries, loads_bundle
 from app.cds_hooks.models import dump_response
 from app.decision import decide
 from app.fhir.adapter import unpack
 from app.observability.metrics import app_metrics
-from app.security.gate import ClientDep, accept_client
 
 router = APIRouter(tags=["assessments"])
 

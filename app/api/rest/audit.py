@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.api.auth_gate import ClientDep, accept_client_blocking, read_scope
+from app.api.db_session import SessionDep
 from app.api.errors import field_detail
-from app.db import audit_repo
-from app.db.session import SessionDep
-from app.security.gate import ClientDep, accept_client_blocking, read_scope
+from app.audit import repo as audit_repo
 
 router = APIRouter(tags=["audit"])
 _CONSULT_ID_MAX = 64  # audit_record.consult_id
