@@ -16,12 +16,12 @@ from typing import Any, Literal
 
 from app.assessment.orders import OrderRating, pama_for
 from app.assessment.service import Assessment
-from app.cards.codes import CardCodes, card_codes
 from app.cards.prune import prune_empty
 from app.cards.text import md, plural, short_procedure, summary, table
 from app.cds_hooks.models import Action, Card, CdsResponse, Coding, Link, Source, Suggestion
 from app.clinical.appropriateness import Alternative
 from app.clinical.findings import DraftOrder
+from app.knowledge.card_codes import CardCodes, card_codes
 from app.knowledge.schema import Knowledge
 
 Hook = Literal["order-select", "order-sign", "patient-view", "assessment"]
