@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: set-up, formatting and lint (ruff), types (mypy on app/), tests (pytest).
+# The whole test suite: set-up, formatting and lint (ruff), types (mypy on app/ and tests/), tests (pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -17,5 +17,6 @@ fi
 .venv/bin/ruff format --check app tests scripts bench alembic
 .venv/bin/ruff check app tests scripts bench alembic
 .venv/bin/mypy app
+.venv/bin/mypy tests                        # the same strict settings (pyproject [tool.mypy])
 .venv/bin/python scripts/export_openapi.py --check
 .venv/bin/pytest "$@"

@@ -44,7 +44,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
         return
     server = request.getfixturevalue("postgres_server")
-    url = server.url  # type: ignore[attr-defined]
+    url = server.url
     from app.db.migrate import downgrade
 
     downgrade(url, "base")

@@ -35,7 +35,7 @@ def db_client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
         environment="test",
         database_url=database_url,
         auth_required=False,
-        audit_secret="test-secret",  # type: ignore[arg-type]
+        audit_secret="test-secret",
         audit_spool_dir=tmp_path / "spool",
     )
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:

@@ -25,7 +25,7 @@ def _settings(tmp_path: Path, db: Path, **extra: Any) -> Settings:
         environment="test",
         database_url=f"sqlite:///{db}",
         auth_required=False,
-        audit_secret="test-secret",  # type: ignore[arg-type]
+        audit_secret="test-secret",
         audit_spool_dir=tmp_path / "spool",
         **extra,
     )

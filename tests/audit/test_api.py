@@ -32,7 +32,7 @@ def fetch(client: TestClient, consult_id: str) -> dict[str, Any]:
     def ready() -> bool:
         r = client.get(f"/api/v1/audit/{consult_id}")
         got.update(r.json() if r.status_code == 200 else {})
-        return r.status_code == 200
+        return bool(r.status_code == 200)
 
     assert wait_for(ready, timeout=10)
     return got

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,7 +17,13 @@ from app.db.engine import make_engine
 from app.db.migrate import upgrade
 from tests.audit.support import entry
 
-FAST = {"replay_interval": 0.05, "max_backoff": 0.2}
+
+class _Fast(TypedDict):
+    replay_interval: float
+    max_backoff: float
+
+
+FAST: _Fast = {"replay_interval": 0.05, "max_backoff": 0.2}
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> bool:

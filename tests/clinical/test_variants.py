@@ -192,7 +192,9 @@ def test_pathological_without_mechanical_pain_matches_nothing(knowledge: Knowled
     ],
 )
 def test_deformity_definition(
-    knowledge: Knowledge, measures: tuple[float | None, ...], expected: bool | None
+    knowledge: Knowledge,
+    measures: tuple[float | None, float | None, float | None, float | None],
+    expected: bool | None,
 ) -> None:
     # seed 003 Variant 5/8 text
     assert derive_deformity(*measures, knowledge.thresholds.deformity) is expected

@@ -67,7 +67,9 @@ def test_conflicting_values_at_same_time_are_unknown() -> None:
 
 
 def test_newer_unknown_does_not_hide_older_known_value() -> None:
-    absent = {"dataAbsentReason": concept("http://terminology.hl7.org/CodeSystem/x", "unknown")}
+    absent: dict[str, Any] = {
+        "dataAbsentReason": concept("http://terminology.hl7.org/CodeSystem/x", "unknown")
+    }
     pf = read(
         obs("old", "cord-compression", level="T5", when="2023-01-01", valueBoolean=True),
         obs("new", "cord-compression", level="T5", when="2024-01-01", **absent),
@@ -154,7 +156,7 @@ def test_disagreeing_level_components_are_an_error() -> None:
 
 
 def test_data_absent_reason_is_unknown_value() -> None:
-    absent = {"dataAbsentReason": {"text": "not assessed"}}
+    absent: dict[str, Any] = {"dataAbsentReason": {"text": "not assessed"}}
     f = only(
         read(obs("o", "pedicle-involvement", level="L2", **absent)), "pedicle-involvement", "L2"
     )

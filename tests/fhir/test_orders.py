@@ -9,7 +9,7 @@ import pytest
 
 from app.clinical.findings import DraftOrder
 from app.fhir.adapter import read_resources
-from app.fhir.codes import code_tables
+from app.fhir.codes import OrderSystem, code_tables
 from app.fhir.orders import NO_CODE, NOT_AN_ORDER, UNKNOWN_CODE, UNSUPPORTED_SYSTEM
 from tests.fhir.make import CPT, LOINC, PATIENT, SCT, service_request
 
@@ -26,7 +26,7 @@ ENTRIES = [(c.system, c.code, c.procedure) for c in code_tables().orders.codes]
 
 
 @pytest.mark.parametrize(("system", "code", "procedure"), ENTRIES)
-def test_every_listed_code_maps(system: str, code: str, procedure: str) -> None:
+def test_every_listed_code_maps(system: OrderSystem, code: str, procedure: str) -> None:
     url = code_tables().orders.systems[system]
     order = order_of(service_request("s", (url, code)))
     assert (order.procedure, order.not_mapped_reason) == (procedure, None)

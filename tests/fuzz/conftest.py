@@ -25,7 +25,7 @@ def fuzz_settings(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Pat
         environment="test",
         database_url=f"sqlite:///{db}",
         auth_required=False,
-        audit_secret="test-secret",  # type: ignore[arg-type]
+        audit_secret="test-secret",
         audit_spool_dir=tmp / "spool",
     )
 

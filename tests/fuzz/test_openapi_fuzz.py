@@ -73,7 +73,7 @@ HOOK_OF = {service.id: service.hook for service in service_catalog().services}
 EMPTY_BUNDLE: dict[str, Any] = {"resourceType": "Bundle", "type": "collection", "entry": []}
 
 
-def _aim(case: schemathesis.Case, service_id: str | None) -> schemathesis.Case:
+def _aim(case: schemathesis.Case[Any], service_id: str | None) -> schemathesis.Case[Any]:
     """Point a CDS Hooks case at a real service so generated bodies get past the 404 and reach
     the service (``None`` keeps the generated, usually unknown, id). For invocations the hook
     name, patient id and the required keys are made valid; everything else stays generated."""
@@ -84,13 +84,15 @@ def _aim(case: schemathesis.Case, service_id: str | None) -> schemathesis.Case:
     if case.operation.path != "/cds-services/{service_id}" or not isinstance(body, dict):
         return case
     hook = HOOK_OF[service_id]
-    context = body["context"] if isinstance(body.get("context"), dict) else {}
+    raw_context = body.get("context")
+    context: dict[str, Any] = raw_context if isinstance(raw_context, dict) else {}
     context["patientId"] = "p1"
     if hook in ("order-select", "order-sign") and not isinstance(context.get("draftOrders"), dict):
         context["draftOrders"] = EMPTY_BUNDLE
     if hook == "order-select" and not isinstance(context.get("selections"), list):
         context["selections"] = []
-    prefetch = body["prefetch"] if isinstance(body.get("prefetch"), dict) else {}
+    raw_prefetch = body.get("prefetch")
+    prefetch: dict[str, Any] = raw_prefetch if isinstance(raw_prefetch, dict) else {}
     if not isinstance(prefetch.get("observations"), dict):
         prefetch["observations"] = EMPTY_BUNDLE
     case.body = {**body, "hook": hook, "context": context, "prefetch": prefetch}
@@ -98,7 +100,9 @@ def _aim(case: schemathesis.Case, service_id: str | None) -> schemathesis.Case:
 
 
 @schema.hook
-def flatmap_case(context: Any, case: schemathesis.Case) -> st.SearchStrategy[schemathesis.Case]:
+def flatmap_case(
+    context: Any, case: schemathesis.Case[Any]
+) -> st.SearchStrategy[schemathesis.Case[Any]]:
     if "{service_id}" not in case.operation.path:
         return st.just(case)
     return st.sampled_from([None, *HOOK_OF]).map(partial(_aim, case))
@@ -111,5 +115,5 @@ def app(fuzz_app: FastAPI) -> Iterator[FastAPI]:
 
 
 @schema.parametrize()
-def test_contract(case: schemathesis.Case, app: FastAPI) -> None:
+def test_contract(case: schemathesis.Case[Any], app: FastAPI) -> None:
     case.call_and_validate(app=app)

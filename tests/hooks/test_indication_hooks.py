@@ -60,9 +60,9 @@ def test_low_back_pain_as_reason_code_equals_the_condition(post_hook: Any, hook:
     with_condition = hook_request(
         hook, fracture_only(), conditions=[lbp_condition()], drafts=[order()]
     )
-    reason = {"reasonCode": [{"coding": [{"system": ICD10, "code": "M54.50"}]}]}
+    reason: dict[str, Any] = {"reasonCode": [{"coding": [{"system": ICD10, "code": "M54.50"}]}]}
     with_reason = hook_request(hook, fracture_only(), conditions=[], drafts=[order(**reason)])
-    reference = {"reasonReference": [{"reference": "Condition/c-lbp"}]}
+    reference: dict[str, Any] = {"reasonReference": [{"reference": "Condition/c-lbp"}]}
     with_reference = hook_request(
         hook, fracture_only(), conditions=[lbp_condition()], drafts=[order(**reference)]
     )
@@ -79,7 +79,7 @@ def test_low_back_pain_as_reason_code_equals_the_condition(post_hook: Any, hook:
 
 def test_snomed_low_back_pain_reason_equals_the_condition(post_hook: Any) -> None:
     cond = lbp_condition(code="279039007", system=SNOMED)
-    reason = {"reasonCode": [{"coding": [{"system": SNOMED, "code": "279039007"}]}]}
+    reason: dict[str, Any] = {"reasonCode": [{"coding": [{"system": SNOMED, "code": "279039007"}]}]}
     a = hook_request("order-select", fracture_only(), conditions=[cond], drafts=[order()])
     b = hook_request("order-select", fracture_only(), conditions=[], drafts=[order(**reason)])
     assert outcome(checked(post_hook("vcf-order-select", a))) == outcome(

@@ -54,7 +54,7 @@ def app_client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
         auth_required=True,
         auth_config_file=config,
         public_base_url=BASE,
-        audit_secret="test-secret",  # type: ignore[arg-type]
+        audit_secret="test-secret",
         audit_spool_dir=tmp_path / "spool",
     )
     with TestClient(create_app(settings)) as client:
