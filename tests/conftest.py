@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import shutil
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,12 +51,30 @@ def settings(tmp_path: Path, migrated_sqlite: Path) -> Settings:
         environment="test",
         database_url=url,
         auth_required=False,
-        audit_secret="test-secret",  # type: ignore[arg-type]
+        audit_secret="test-secret",
         audit_spool_dir=tmp_path / "spool",
     )
 
 
+ClientFactory = Callable[..., TestClient]
+
+
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as c:
-        yield c
+def make_client(settings: Settings) -> Iterator[ClientFactory]:
+    """The one way tests get the app: ``create_app`` on the test settings (keyword arguments
+    override them), in a started ``TestClient`` so the lifespan runs (schema check, audit
+    recorder, warm-up). Every client is stopped at teardown, which drains its audit recorder."""
+    with ExitStack() as started:
+
+        def make(*, raise_server_exceptions: bool = True, **overrides: Any) -> TestClient:
+            app = create_app(settings.model_copy(update=overrides) if overrides else settings)
+            client = TestClient(app, raise_server_exceptions=raise_server_exceptions)
+            return started.enter_context(client)
+
+        yield make
+
+
+@pytest.fixture
+def client(make_client: ClientFactory) -> TestClient:
+    """A started client of the app on the test settings."""
+    return make_client()

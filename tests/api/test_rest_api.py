@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.knowledge.schema import Knowledge
+from tests.conftest import ClientFactory
 
 
 @pytest.mark.parametrize(
@@ -94,15 +95,11 @@ def test_sins_response_shape(client: Any) -> None:
     assert (r["min"], r["max"]) == (6, 18)
 
 
-def test_escc_policy_named_and_configurable(client: Any, settings: Any) -> None:
-    from fastapi.testclient import TestClient
-
-    from app.main import create_app
-
+def test_escc_policy_named_and_configurable(client: Any, make_client: ClientFactory) -> None:
     assert client.post("/api/v1/scores/escc", json={"grade": "1c"}).json()["policy"] == {
         "escc_1c": "low"
     }
-    high = TestClient(create_app(settings.model_copy(update={"policy_escc_1c": "high"})))
+    high = make_client(policy_escc_1c="high")
     body = high.post("/api/v1/scores/escc", json={"grade": "1c"}).json()
     assert body["high_grade"] is True and body["policy"] == {"escc_1c": "high"}
 

@@ -3,32 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
-from fastapi.testclient import TestClient
-
-from app.main import create_app
-from app.settings import Settings
-
-
-@pytest.fixture
-def make_client(settings: Settings) -> Iterator[Callable[..., TestClient]]:
-    """A started TestClient on a wired app; keyword arguments override settings."""
-    clients: list[TestClient] = []
-
-    def make(**overrides: Any) -> TestClient:
-        s = settings.model_copy(update=overrides)
-        app = create_app(s)  # app/main.py wires the middlewares, metrics and CORS
-        c = TestClient(app, raise_server_exceptions=False)
-        c.__enter__()
-        clients.append(c)
-        return c
-
-    yield make
-    for c in clients:
-        c.__exit__(None, None, None)
 
 
 @pytest.fixture

@@ -23,7 +23,8 @@ JSON = {"content-type": "application/json"}
 
 
 @pytest.fixture
-def client(make_client: Callable[..., TestClient]) -> TestClient:
+def capped(make_client: Callable[..., TestClient]) -> TestClient:
+    """A client of the app with a small body cap."""
     return make_client(max_body_bytes=LIMIT)
 
 
@@ -49,25 +50,25 @@ def assert_detail(r: Any, status: int) -> None:
     assert isinstance(detail, list) and detail[0]["loc"] == ["body"]
 
 
-def test_declared_oversize_is_413_before_reading(client: TestClient) -> None:
+def test_declared_oversize_is_413_before_reading(capped: TestClient) -> None:
     big = b"{" + b" " * LIMIT + b"}"
-    assert_outcome(client.post(HOOK, content=big, headers=JSON), 413, "too-costly")
-    assert_outcome(client.post("/api/v1/assessments", content=big, headers=JSON), 413, "too-costly")
-    assert_detail(client.post(REST, content=big, headers=JSON), 413)
+    assert_outcome(capped.post(HOOK, content=big, headers=JSON), 413, "too-costly")
+    assert_outcome(capped.post("/api/v1/assessments", content=big, headers=JSON), 413, "too-costly")
+    assert_detail(capped.post(REST, content=big, headers=JSON), 413)
 
 
-def test_chunked_oversize_is_413(client: TestClient) -> None:
-    r = client.post(HOOK, content=chunks(LIMIT + 1), headers=JSON)
+def test_chunked_oversize_is_413(capped: TestClient) -> None:
+    r = capped.post(HOOK, content=chunks(LIMIT + 1), headers=JSON)
     assert "content-length" not in r.request.headers
     assert_outcome(r, 413, "too-costly")
-    assert_detail(client.post(REST, content=chunks(LIMIT * 3), headers=JSON), 413)
+    assert_detail(capped.post(REST, content=chunks(LIMIT * 3), headers=JSON), 413)
     # not JSON: the app itself reads the stream, the cap still holds
-    r = client.post(REST, content=chunks(LIMIT * 3), headers={"content-type": "text/plain"})
+    r = capped.post(REST, content=chunks(LIMIT * 3), headers={"content-type": "text/plain"})
     assert_detail(r, 413)
 
 
-def test_body_under_the_cap_passes(client: TestClient) -> None:
-    r = client.post(REST, json={"levels": []})
+def test_body_under_the_cap_passes(capped: TestClient) -> None:
+    r = capped.post(REST, json={"levels": []})
     assert r.status_code not in (400, 413), r.text
 
 
