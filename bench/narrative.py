@@ -32,6 +32,7 @@ from typing import Any
 from bench.inprocess import prepare, time_calls, unpack_and_decide
 from bench.payload import PATIENT_ID, realistic_request
 from bench.stats import summary
+from tests import fhir_builders as fhir
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "fhir" / "data" / "report_sentences.jsonl"
@@ -52,17 +53,7 @@ def reports(n: int, seed: int = 8) -> list[str]:
 
 
 def report_resource(text: str | None, rid: str = "bench-r1") -> dict[str, Any]:
-    resource: dict[str, Any] = {
-        "resourceType": "DiagnosticReport",
-        "id": rid,
-        "status": "final",
-        "code": {"coding": [{"system": "http://loinc.org", "code": "24967-2"}]},
-        "subject": {"reference": f"Patient/{PATIENT_ID}"},
-        "effectiveDateTime": "2026-11-01T10:00:00Z",
-    }
-    if text is not None:
-        resource["conclusion"] = text
-    return resource
+    return fhir.diagnostic_report(rid, text, date="2026-11-01T10:00:00Z", patient_id=PATIENT_ID)
 
 
 def _row(name: str, ms: list[float]) -> str:

@@ -1,6 +1,7 @@
 """Synthetic, realistic CDS Hooks ``order-select`` requests for the benchmarks.
 
-The resources follow the FHIR R4 shapes the service reads (finding Observations with
+The resources are built by the tests' FHIR builders (tests/fhir_builders.py, one set for tests
+and benchmarks) in the FHIR R4 shapes the service reads (finding Observations with
 ``bodySite`` levels, ICD-10-CM Conditions, CPT Procedures, RxNorm MedicationStatements, one draft
 ServiceRequest). Every finding code used here is checked against
 ``app/fhir/data/finding_codes.json`` so the payload cannot silently drift from the code table.
@@ -15,14 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import app
+from tests import fhir_builders as fhir
+from tests.fhir_builders import FINDING, LOINC, UCUM
 
-FINDING = "http://vcf-cds.org/fhir/CodeSystem/finding"
-LEVEL = "http://vcf-cds.org/fhir/CodeSystem/vertebral-level"
-ICD10 = "http://hl7.org/fhir/sid/icd-10-cm"
-CPT = "http://www.ama-assn.org/go/cpt"
-LOINC = "http://loinc.org"
-RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
-UCUM = "http://unitsofmeasure.org"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 PATIENT_ID = "bench-p1"
 SERVICE = "vcf-order-select"
 DRAFT_CPT = "72158"
@@ -56,142 +53,64 @@ def observation(
         raise ValueError(f"{code!r} is not a finding code of finding_codes.json")
     if spec["per_level"] != (level is not None):
         raise ValueError(f"{code!r}: per_level={spec['per_level']} but level={level!r}")
-    r: Resource = {
-        "resourceType": "Observation",
-        "id": oid,
-        "status": "final",
-        "code": {"coding": [{"system": FINDING, "code": code}]},
-        "subject": {"reference": f"Patient/{PATIENT_ID}"},
-        "effectiveDateTime": when,
-    }
     kind = spec["type"]
+    fields: dict[str, Any]
     if kind == "boolean":
-        r["valueBoolean"] = bool(value)
+        fields = {"valueBoolean": bool(value)}
     elif kind == "coded":
         if value not in spec["values"]:
             raise ValueError(f"{code!r}: {value!r} not in {spec['values']}")
-        r["valueCodeableConcept"] = {"coding": [{"system": FINDING, "code": value}]}
+        fields = {"valueCodeableConcept": fhir.concept(FINDING, str(value))}
     elif kind == "integer":
-        r["valueInteger"] = int(value)
+        fields = {"valueInteger": int(value)}
     else:
-        quantity: dict[str, Any] = {"value": value, "system": UCUM}
         unit = spec.get("unit")
-        quantity["unit"] = quantity["code"] = unit if unit is not None else "1"
-        r["valueQuantity"] = quantity
-    if level is not None:
-        r["bodySite"] = {"coding": [{"system": LEVEL, "code": level}]}
-    return r
+        unit = unit if unit is not None else "1"
+        fields = {"valueQuantity": {"value": value, "system": UCUM, "unit": unit, "code": unit}}
+    return fhir.obs(oid, code, level=level, date=when, patient_id=PATIENT_ID, **fields)
 
 
 def vital_sign(oid: str, loinc: str, display: str, value: float, unit: str, when: str) -> Resource:
     """A vital-sign-like Observation the service does not read (an unknown code)."""
-    return {
-        "resourceType": "Observation",
-        "id": oid,
-        "status": "final",
-        "category": [
-            {
-                "coding": [
-                    {
-                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                        "code": "vital-signs",
-                    }
-                ]
-            }
-        ],
-        "code": {"coding": [{"system": LOINC, "code": loinc, "display": display}]},
-        "subject": {"reference": f"Patient/{PATIENT_ID}"},
-        "effectiveDateTime": when,
-        "valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": unit},
-    }
+    return fhir.obs(
+        oid,
+        loinc,
+        system=LOINC,
+        display=display,
+        date=when,
+        patient_id=PATIENT_ID,
+        category=[fhir.concept(OBSERVATION_CATEGORY, "vital-signs")],
+        valueQuantity={"value": value, "unit": unit, "system": UCUM, "code": unit},
+    )
 
 
 def condition(cid: str, icd: str, display: str, onset: str) -> Resource:
-    return {
-        "resourceType": "Condition",
-        "id": cid,
-        "clinicalStatus": {
-            "coding": [
-                {
-                    "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
-                    "code": "active",
-                }
-            ]
-        },
-        "code": {"coding": [{"system": ICD10, "code": icd, "display": display}]},
-        "subject": {"reference": f"Patient/{PATIENT_ID}"},
-        "onsetDateTime": onset,
-    }
+    return fhir.condition(cid, icd, onset, display=display, patient_id=PATIENT_ID)
 
 
 def procedure(pid: str, cpt: str, display: str, when: str) -> Resource:
-    return {
-        "resourceType": "Procedure",
-        "id": pid,
-        "status": "completed",
-        "code": {"coding": [{"system": CPT, "code": cpt, "display": display}]},
-        "subject": {"reference": f"Patient/{PATIENT_ID}"},
-        "performedDateTime": when,
-    }
+    return fhir.procedure(pid, cpt, when, display=display, patient_id=PATIENT_ID)
 
 
 def medication_statement(
     mid: str, rxnorm: str, display: str, start: str, end: str | None, status: str
 ) -> Resource:
-    period: dict[str, str] = {"start": start}
-    if end is not None:
-        period["end"] = end
-    return {
-        "resourceType": "MedicationStatement",
-        "id": mid,
-        "status": status,
-        "medicationCodeableConcept": {
-            "coding": [{"system": RXNORM, "code": rxnorm, "display": display}],
-            "text": display,
-        },
-        "subject": {"reference": f"Patient/{PATIENT_ID}"},
-        "effectivePeriod": period,
-        "dosage": [{"text": "by mouth", "route": {"text": "oral"}}],
-    }
+    return fhir.medication_statement(
+        mid, rxnorm, display, start, end, status, patient_id=PATIENT_ID
+    )
 
 
 def draft_order(sid: str = "sr-bench") -> Resource:
-    return {
-        "resourceType": "ServiceRequest",
-        "id": sid,
-        "status": "draft",
-        "intent": "order",
-        "code": {
-            "coding": [
-                {
-                    "system": CPT,
-                    "code": DRAFT_CPT,
-                    "display": "MRI lumbar spine without and with contrast",
-                }
-            ]
-        },
-        "subject": {"reference": f"Patient/{PATIENT_ID}"},
-    }
+    display = "MRI lumbar spine without and with contrast"
+    return fhir.draft(sid, DRAFT_CPT, display, patient_id=PATIENT_ID)
 
 
 def patient() -> Resource:
-    return {
-        "resourceType": "Patient",
-        "id": PATIENT_ID,
-        "gender": "female",
-        "birthDate": "1948-03-14",
-    }
+    return fhir.patient("1948-03-14", patient_id=PATIENT_ID, gender="female")
 
 
 def bundle(resources: list[Resource], btype: str = "searchset") -> Resource:
-    return {
-        "resourceType": "Bundle",
-        "type": btype,
-        "total": len(resources),
-        "entry": [
-            {"fullUrl": f"urn:uuid:{r['resourceType']}-{r['id']}", "resource": r} for r in resources
-        ],
-    }
+    return fhir.bundle(resources, btype, full_urls=True)
 
 
 # --- the 60-resource patient ----------------------------------------------------------------

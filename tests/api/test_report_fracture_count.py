@@ -16,10 +16,7 @@ import pytest
 from app.fhir.adapter import read_resources
 from app.fhir.reports import TEXT_MARK
 from tests.api.test_fracture_count_and_records import missing_card, post
-from tests.fhir_builders import FINDING, PATIENT, obs, patient
-
-LOINC = "http://loinc.org"
-CPT = "http://www.ama-assn.org/go/cpt"
+from tests.fhir_builders import CPT, FINDING, LOINC, diagnostic_report, obs, patient
 
 
 def spine_report(
@@ -28,18 +25,7 @@ def spine_report(
     code: tuple[str, str] = (LOINC, "24967-2"),
     **parts: Any,
 ) -> dict[str, Any]:
-    r: dict[str, Any] = {
-        "resourceType": "DiagnosticReport",
-        "id": "r1",
-        "status": status,
-        "code": {"coding": [{"system": code[0], "code": code[1]}]},
-        "subject": {"reference": f"Patient/{PATIENT}"},
-        "effectiveDateTime": "2026-11-20T10:00:00Z",
-        **parts,
-    }
-    if conclusion is not None:
-        r["conclusion"] = conclusion
-    return r
+    return diagnostic_report("r1", conclusion, status=status, code=code, **parts)
 
 
 def symptomatic() -> list[dict[str, Any]]:

@@ -9,39 +9,44 @@ import pytest
 
 from app.clinical.findings import PatientFindings
 from app.fhir.adapter import read_resources
-from tests.fhir.make import CPT, ICD, PATIENT, RXNORM, SCT, concept, condition, procedure
+from tests.fhir_builders import CPT, ICD10, RXNORM, SCT, concept, condition, patient, procedure
 
 TODAY = date(2024, 6, 1)
 
+A_PATIENT = patient()
+
 
 def read(*resources: Any, obtained: dict[str, bool] | None = None) -> PatientFindings:
-    return read_resources([PATIENT, *resources], today=TODAY, obtained=obtained)
+    return read_resources([A_PATIENT, *resources], today=TODAY, obtained=obtained)
 
 
 @pytest.mark.parametrize(
     ("system", "code"),
     [
-        (ICD, "C50.911"),
-        (ICD, "C7A.00"),
-        (ICD, "c7951"),
-        (ICD, "Z85.3"),
+        (ICD10, "C50.911"),
+        (ICD10, "C7A.00"),
+        (ICD10, "c7951"),
+        (ICD10, "Z85.3"),
         (SCT, "363346000"),
         (SCT, "109989006"),
     ],
 )
 def test_malignancy_codes(system: str, code: str) -> None:
-    pf = read(condition("c", system, code))
+    pf = read(condition("c", code, onset=None, status=None, system=system))
     assert pf.malignancy_history.value is True
     assert pf.malignancy_history.sources == ("Condition/c",)
 
 
 @pytest.mark.parametrize("code", ["D05.10", "Z86.010", "M81.0", "C97", "B99"])
 def test_not_malignancy(code: str) -> None:
-    assert read(condition("c", ICD, code)).malignancy_history.value is None
+    assert (
+        read(condition("c", code, onset=None, status=None, system=ICD10)).malignancy_history.value
+        is None
+    )
 
 
 def test_closed_world_malignancy_needs_obtained_conditions() -> None:
-    other = condition("c", ICD, "I10")
+    other = condition("c", "I10", onset=None, status=None, system=ICD10)
     assert read(other, obtained={"Condition": True}).malignancy_history.value is False
     assert read(other).malignancy_history.value is None
     assert read(other, obtained={"Condition": False}).malignancy_history.value is None
@@ -51,7 +56,7 @@ def test_closed_world_malignancy_needs_obtained_conditions() -> None:
 def test_closed_world_prior_treatment() -> None:
     assert read(obtained={"Procedure": True}).prior_vcf_treatment.value is False
     assert read().prior_vcf_treatment.value is None
-    pf = read(procedure("p", "22513"), obtained={"Procedure": True})
+    pf = read(procedure("p", "22513", date=None), obtained={"Procedure": True})
     assert (pf.prior_vcf_treatment.value, pf.prior_vcf_treatment.sources) == (
         True,
         ("Procedure/p",),
@@ -62,18 +67,25 @@ def test_closed_world_prior_treatment() -> None:
     "code", ["22510", "22511", "22512", "22513", "22514", "22515", "22612", "63047"]
 )
 def test_prior_treatment_codes(code: str) -> None:
-    assert read(procedure("p", code)).prior_vcf_treatment.value is True
+    assert read(procedure("p", code, date=None)).prior_vcf_treatment.value is True
 
 
 def test_procedure_must_be_completed() -> None:
-    pf = read(procedure("p", "22514", status="not-done"), obtained={"Procedure": True})
+    pf = read(procedure("p", "22514", date=None, status="not-done"), obtained={"Procedure": True})
     assert pf.prior_vcf_treatment.value is False
     assert [i.location for i in pf.issues] == ["Procedure/p.status"]
 
 
 @pytest.mark.parametrize("status", ["entered-in-error", "refuted"])
 def test_condition_verification_status_ignored(status: str) -> None:
-    c = condition("c", ICD, "C50.911", verificationStatus=concept("x", status))
+    c = condition(
+        "c",
+        "C50.911",
+        onset=None,
+        status=None,
+        system=ICD10,
+        verificationStatus=concept("x", status),
+    )
     pf = read(c, obtained={"Condition": True})
     assert pf.malignancy_history.value is False
     assert pf.issues[0].location == "Condition/c.verificationStatus"
@@ -81,16 +93,28 @@ def test_condition_verification_status_ignored(status: str) -> None:
 
 @pytest.mark.parametrize("clinical", ["active", "recurrence", "relapse", "remission", "resolved"])
 def test_every_clinical_status_counts(clinical: str) -> None:
-    c = condition("c", ICD, "C61", clinicalStatus=concept("x", clinical))
+    c = condition(
+        "c", "C61", onset=None, status=None, system=ICD10, clinicalStatus=concept("x", clinical)
+    )
     assert read(c).malignancy_history.value is True
 
 
 def test_etiology_bone_metastasis_fracture_and_osteoporosis() -> None:
     pf = read(
-        condition("m", ICD, "C79.51"),
-        condition("p", ICD, "M84.58XA", onsetDateTime="2024-05-01", bodySite=[{"text": "T9"}]),
-        condition("v", ICD, "M48.50XA", recordedDate="2024-04-01"),
-        condition("o", ICD, "M81.0"),
+        condition("m", "C79.51", onset=None, status=None, system=ICD10),
+        condition(
+            "p",
+            "M84.58XA",
+            onset=None,
+            status=None,
+            system=ICD10,
+            onsetDateTime="2024-05-01",
+            bodySite=[{"text": "T9"}],
+        ),
+        condition(
+            "v", "M48.50XA", onset=None, status=None, system=ICD10, recordedDate="2024-04-01"
+        ),
+        condition("o", "M81.0", onset=None, status=None, system=ICD10),
     )
     assert pf.bone_metastasis.value is True
     assert pf.osteoporosis.value is True
@@ -101,21 +125,24 @@ def test_etiology_bone_metastasis_fracture_and_osteoporosis() -> None:
 
 
 def test_osteoporotic_vertebral_fracture() -> None:
-    pf = read(condition("o", ICD, "M80.08XA"))
+    pf = read(condition("o", "M80.08XA", onset=None, status=None, system=ICD10))
     assert [e.value for e in pf.etiology] == ["osteoporotic"]
     assert pf.osteoporosis.value is True
     assert len(pf.documented_fractures) == 1
 
 
 def test_osteoporotic_hip_fracture_is_no_vcf_etiology() -> None:
-    pf = read(condition("h", ICD, "M80.051A"))
+    pf = read(condition("h", "M80.051A", onset=None, status=None, system=ICD10))
     assert pf.etiology == []
     assert pf.documented_fractures == []
     assert pf.osteoporosis.value is True
 
 
 def test_conflicting_etiology_kept_and_reported() -> None:
-    pf = read(condition("a", ICD, "M80.08XA"), condition("b", ICD, "M84.58XA"))
+    pf = read(
+        condition("a", "M80.08XA", onset=None, status=None, system=ICD10),
+        condition("b", "M84.58XA", onset=None, status=None, system=ICD10),
+    )
     assert {e.value for e in pf.etiology} == {"osteoporotic", "pathological"}
     assert any("both" in i.message for i in pf.issues)
 
@@ -236,7 +263,9 @@ def test_contained_medication_reference() -> None:
 
 def test_cpt_code_list_is_checked() -> None:
     assert (
-        read(procedure("p", "99213"), obtained={"Procedure": True}).prior_vcf_treatment.value
+        read(
+            procedure("p", "99213", date=None), obtained={"Procedure": True}
+        ).prior_vcf_treatment.value
         is False
     )
     assert CPT.startswith("http")

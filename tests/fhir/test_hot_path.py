@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from tests.conftest import ROOT
-from tests.fhir.make import CPT, ICD, PATIENT, condition, obs, procedure, service_request
+from tests.fhir_builders import CPT, ICD10, condition, obs, patient, procedure, service_request
 
 SCRIPT = """
 import json, sys
@@ -19,10 +19,12 @@ loaded = sorted(m for m in sys.modules if m.startswith("fhir.resources"))
 print(json.dumps({"findings": len(pf.findings), "orders": len(pf.orders), "loaded": loaded}))
 """
 
+A_PATIENT = patient()
+
 
 def realistic() -> list[dict[str, object]]:
     levels = ["T11", "T12", "L1", "L2", "L3"]
-    out: list[dict[str, object]] = [PATIENT]
+    out: list[dict[str, object]] = [A_PATIENT]
     for i, level in enumerate(levels):
         out += [
             obs(f"v{i}", "vcf", level=level, valueBoolean=True),
@@ -40,8 +42,11 @@ def realistic() -> list[dict[str, object]]:
             obs(f"f{i}", "fluid-cleft", level=level, valueBoolean=True),
             obs(f"x{i}", "fever", valueBoolean=False),
         ]
-    out += [condition(f"k{i}", ICD, code) for i, code in enumerate(["C50.911", "M81.0", "I10"])]
-    out += [procedure(f"p{i}", code) for i, code in enumerate(["22513", "99213"])]
+    out += [
+        condition(f"k{i}", code, onset=None, status=None, system=ICD10)
+        for i, code in enumerate(["C50.911", "M81.0", "I10"])
+    ]
+    out += [procedure(f"p{i}", code, date=None) for i, code in enumerate(["22513", "99213"])]
     out += [service_request("sr", (CPT, "72158"))]
     while len(out) < 60:
         out.append(obs(f"r{len(out)}", "ecog", valueInteger=1))

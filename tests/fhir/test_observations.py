@@ -9,13 +9,15 @@ import pytest
 
 from app.clinical.findings import Finding, PatientFindings
 from app.fhir.adapter import read_resources
-from tests.fhir.make import FINDING, LEVEL, PATIENT, SCT, component, concept, obs
+from tests.fhir_builders import FINDING, LEVEL, SCT, component, concept, obs, patient
 
 TODAY = date(2024, 6, 1)
 
+A_PATIENT = patient()
+
 
 def read(*resources: Any) -> PatientFindings:
-    return read_resources([PATIENT, *resources], today=TODAY)
+    return read_resources([A_PATIENT, *resources], today=TODAY)
 
 
 def only(pf: PatientFindings, code: str, level: str | None = None) -> Finding:
@@ -32,14 +34,14 @@ def test_boolean_finding_with_level() -> None:
     f = only(read(obs("o1", "vcf", level="L1", valueBoolean=True)), "vcf", "L1")
     assert f.value is True
     assert f.sources == ("Observation/o1",)
-    assert f.effective is not None and f.effective.year == 2024
+    assert f.effective is not None and f.effective.year == 2026  # the builder's default date
 
 
 def test_newest_wins_per_code_and_level() -> None:
     pf = read(
-        obs("old", "marrow-edema", level="L1", when="2023-01-01", valueBoolean=True),
-        obs("new", "marrow-edema", level="L1", when="2024-01-01", valueBoolean=False),
-        obs("other", "marrow-edema", level="L2", when="2020-01-01", valueBoolean=True),
+        obs("old", "marrow-edema", level="L1", date="2023-01-01", valueBoolean=True),
+        obs("new", "marrow-edema", level="L1", date="2024-01-01", valueBoolean=False),
+        obs("other", "marrow-edema", level="L2", date="2020-01-01", valueBoolean=True),
     )
     assert only(pf, "marrow-edema", "L1").value is False
     assert only(pf, "marrow-edema", "L1").sources == ("Observation/new",)
@@ -48,9 +50,9 @@ def test_newest_wins_per_code_and_level() -> None:
 
 
 def test_period_end_and_issued_count_as_time() -> None:
-    period = obs("p", "ecog", when=None, valueInteger=1)
+    period = obs("p", "ecog", date=None, valueInteger=1)
     period["effectivePeriod"] = {"start": "2023-01-01", "end": "2024-05-01"}
-    issued = obs("i", "ecog", when=None, valueInteger=3)
+    issued = obs("i", "ecog", date=None, valueInteger=3)
     issued["issued"] = "2024-02-01T00:00:00+02:00"
     assert only(read(period, issued), "ecog").value == 1
 
@@ -71,8 +73,8 @@ def test_newer_unknown_does_not_hide_older_known_value() -> None:
         "dataAbsentReason": concept("http://terminology.hl7.org/CodeSystem/x", "unknown")
     }
     pf = read(
-        obs("old", "cord-compression", level="T5", when="2023-01-01", valueBoolean=True),
-        obs("new", "cord-compression", level="T5", when="2024-01-01", **absent),
+        obs("old", "cord-compression", level="T5", date="2023-01-01", valueBoolean=True),
+        obs("new", "cord-compression", level="T5", date="2024-01-01", **absent),
     )
     assert only(pf, "cord-compression", "T5").value is True
 
@@ -80,8 +82,8 @@ def test_newer_unknown_does_not_hide_older_known_value() -> None:
 @pytest.mark.parametrize("status", ["entered-in-error", "cancelled", "registered"])
 def test_unused_statuses_are_ignored(status: str) -> None:
     pf = read(
-        obs("ok", "vcf", level="L1", when="2023-01-01", valueBoolean=True),
-        obs("bad", "vcf", level="L1", when="2024-01-01", status=status, valueBoolean=False),
+        obs("ok", "vcf", level="L1", date="2023-01-01", valueBoolean=True),
+        obs("bad", "vcf", level="L1", date="2024-01-01", status=status, valueBoolean=False),
     )
     assert only(pf, "vcf", "L1").value is True
     assert "Observation/bad.status" in locations(pf, "information")
@@ -103,7 +105,7 @@ def test_component_form_equals_separate_observations() -> None:
         "id": "r",
         "status": "final",
         "code": {"text": "MRI spine structured report"},
-        "effectiveDateTime": "2024-03-01T10:00:00Z",
+        "effectiveDateTime": "2026-11-20T10:00:00Z",  # the date obs() gives the separate ones
         "bodySite": concept(LEVEL, "T12"),
         "component": [
             component("fluid-cleft", valueBoolean=True),

@@ -11,13 +11,15 @@ from app.clinical.findings import DraftOrder
 from app.fhir.adapter import read_resources
 from app.fhir.codes import OrderSystem, code_tables
 from app.fhir.orders import NO_CODE, NOT_AN_ORDER, UNKNOWN_CODE, UNSUPPORTED_SYSTEM
-from tests.fhir.make import CPT, LOINC, PATIENT, SCT, service_request
+from tests.fhir_builders import CPT, LOINC, SCT, patient, service_request
 
 CT_MYELO = "CT myelography spine area of interest"
 
+A_PATIENT = patient()
+
 
 def order_of(resource: dict[str, Any]) -> DraftOrder:
-    pf = read_resources([PATIENT], draft_orders=[resource])
+    pf = read_resources([A_PATIENT], draft_orders=[resource])
     assert len(pf.orders) == 1
     return pf.orders[0]
 
@@ -106,7 +108,7 @@ def test_body_site_from_level_or_region() -> None:
 def test_draft_service_request_in_bundle_is_an_order_others_are_not() -> None:
     draft = service_request("d", (CPT, "72158"))
     active = service_request("a", (CPT, "72158"), status="active")
-    pf = read_resources([PATIENT, draft, active])
+    pf = read_resources([A_PATIENT, draft, active])
     assert [o.resource_id for o in pf.orders] == ["d"]
     assert pf.orders[0].display is None
 
@@ -119,5 +121,5 @@ def test_display_of_the_mapped_coding() -> None:
 
 def test_draft_in_resources_and_draft_orders_is_one_order() -> None:
     draft = service_request("d", (CPT, "72158"))
-    pf = read_resources([PATIENT, draft], draft_orders=[draft])
+    pf = read_resources([A_PATIENT, draft], draft_orders=[draft])
     assert [o.resource_id for o in pf.orders] == ["d"]

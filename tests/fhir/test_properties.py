@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from app.clinical.findings import PatientFindings
 from app.fhir.adapter import read_resources, unpack
-from tests.fhir.make import FINDING, LEVEL, obs
+from tests.fhir_builders import FINDING, LEVEL, obs
 
 TYPES = [
     "Observation",

@@ -13,26 +13,29 @@ from hypothesis import strategies as st
 from app.clinical.findings import Finding, PatientFindings
 from app.fhir.adapter import read_resources
 from app.fhir.reports import MAX_NARRATIVE_CHARS, MAX_NARRATIVE_REPORTS, TEXT_MARK, quote
-from tests import fhir_builders as builders
-from tests.fhir.make import FINDING, ICD, LOINC, PATIENT, Json, concept, obs
+from tests.fhir_builders import (
+    FINDING,
+    ICD10,
+    LOINC,
+    Json,
+    bundle,
+    concept,
+    condition,
+    diagnostic_report,
+    hook_request,
+    obs,
+    patient,
+)
 from tests.hooks.conftest import cards_with
 
 TODAY = date(2024, 6, 1)
 
+A_PATIENT = patient()
+
 
 def report(rid: str = "r1", when: str | None = "2024-05-01T09:00:00Z", **parts: Any) -> Json:
-    resource: Json = {
-        "resourceType": "DiagnosticReport",
-        "id": rid,
-        "status": "final",
-        "category": [concept(LOINC, "LP29684-5", "Radiology")],
-        "code": concept(LOINC, "24967-2"),
-        "subject": {"reference": "Patient/p1"},
-        **parts,
-    }
-    if when is not None:
-        resource["effectiveDateTime"] = when
-    return resource
+    radiology = [concept(LOINC, "LP29684-5", "Radiology")]
+    return diagnostic_report(rid, date=when, category=radiology, **parts)
 
 
 def text_form(body: str) -> Json:
@@ -43,7 +46,7 @@ def text_form(body: str) -> Json:
 
 
 def read(*resources: Any) -> PatientFindings:
-    return read_resources([PATIENT, *resources], today=TODAY)
+    return read_resources([A_PATIENT, *resources], today=TODAY)
 
 
 def found(pf: PatientFindings, code: str, level: str | None = None) -> Finding:
@@ -60,7 +63,7 @@ def messages(pf: PatientFindings) -> dict[str, str]:
 
 
 def test_results_only_reads_referenced_and_contained_observations() -> None:
-    inside = obs("c1", "fluid-cleft", level="L1", when=None, valueBoolean=True)
+    inside = obs("c1", "fluid-cleft", level="L1", date=None, valueBoolean=True)
     rep = report(
         result=[
             {"reference": "Observation/o1"},
@@ -89,7 +92,7 @@ def test_results_only_reads_referenced_and_contained_observations() -> None:
 def test_conclusion_code_only_counts_as_condition_and_finding_codes() -> None:
     rep = report(
         conclusionCode=[
-            concept(ICD, "M48.50XA", "Collapsed vertebra, not elsewhere classified"),
+            concept(ICD10, "M48.50XA", "Collapsed vertebra, not elsewhere classified"),
             concept(FINDING, "retropulsion"),
             concept("http://example.org/local", "X1"),
         ]
@@ -193,7 +196,7 @@ def test_contradicting_sentences_in_one_report_give_unknown() -> None:
     ],
 )
 def test_coded_value_wins_over_newer_text(coded_level: str | None, sentence: str) -> None:
-    coded = obs("o1", "retropulsion", level=coded_level, when="2019-01-01", valueBoolean=True)
+    coded = obs("o1", "retropulsion", level=coded_level, date="2019-01-01", valueBoolean=True)
     pf = read(report(when="2024-05-01", conclusion=sentence), coded)
     retro = [f for f in pf.findings if f.code == "retropulsion"]
     assert [(f.value, f.sources, f.from_text) for f in retro] == [
@@ -209,7 +212,7 @@ def test_conclusion_code_wins_over_the_same_reports_narrative() -> None:
 
 
 def test_coded_false_wins_over_text_true_and_text_fills_other_levels() -> None:
-    coded = obs("o1", "cord-compression", level="T9", when="2019-01-01", valueBoolean=False)
+    coded = obs("o1", "cord-compression", level="T9", date="2019-01-01", valueBoolean=False)
     rep = report(conclusion="Cord compression at T9. Cord compression at T10.")
     pf = read(rep, coded)
     assert found(pf, "cord-compression", "T9").value is False
@@ -269,13 +272,13 @@ def test_text_findings_are_marked_in_assessment_json_and_cards(client: Any) -> N
     # from a report instead of coded Observations
     rep = report(conclusion="Acute L1 compression fracture. No retropulsion.")
     others = [
-        builders.obs("o-sym", "symptomatic", True),
-        builders.obs("o-mult", "multiple-vcfs", False),
+        obs("o-sym", "symptomatic", True),
+        obs("o-mult", "multiple-vcfs", False),
     ]
-    osteoporosis = [builders.condition("c", "M81.0")]
-    bundle = builders.bundle([rep, *others, *osteoporosis])
+    osteoporosis = [condition("c", "M81.0")]
+    payload = bundle([rep, *others, *osteoporosis])
     body = client.post(
-        "/api/v1/assessments?complete=Condition&complete=Procedure", json=bundle
+        "/api/v1/assessments?complete=Condition&complete=Procedure", json=payload
     ).json()
     assert body["imaging"]["primary"] == 1
     present = body["clinical_state"]["vcf_present"]
@@ -283,7 +286,7 @@ def test_text_findings_are_marked_in_assessment_json_and_cards(client: Any) -> N
     [source] = present["sources"]
     assert TEXT_MARK in source and '"Acute L1 compression fracture."' in source
     assert body["clinical_state"]["multiple_vcfs"]["sources"] == ["Observation/o-mult"]  # coded
-    req = builders.hook_request("patient-view", [rep, *others], conditions=osteoporosis)
+    req = hook_request("patient-view", [rep, *others], conditions=osteoporosis)
     cards = client.post("/cds-services/vcf-patient-view", json=req).json()["cards"]
     [variant] = cards_with({"cards": cards}, "acr-variant-1")
     assert TEXT_MARK in variant["detail"] and "Acute L1 compression fracture." in variant["detail"]
