@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,10 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.recorder import AuditRecorder
 from app.db.models import AuditRecord
-from app.main import create_app
-from app.settings import Settings
 from tests.audit.support import order_select_request
 from tests.audit.test_recorder import wait_for
+from tests.conftest import ClientFactory
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -29,17 +26,9 @@ SERVICE = "/cds-services/vcf-order-select"
 
 
 @pytest.fixture
-def db_client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
+def db_client(make_client: ClientFactory, database_url: str) -> TestClient:
     """The app (authentication off) on a migrated SQLite or PostgreSQL database."""
-    settings = Settings(
-        environment="test",
-        database_url=database_url,
-        auth_required=False,
-        audit_secret="test-secret",
-        audit_spool_dir=tmp_path / "spool",
-    )
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        yield client
+    return make_client(database_url=database_url, raise_server_exceptions=False)
 
 
 def audit_rows(client: TestClient, at_least: int) -> int:

@@ -119,13 +119,9 @@ def test_health(client: Any) -> None:
     assert ready.headers["x-knowledge-version"] == ready.json()["knowledge_version"]
 
 
-def test_ready_fails_when_database_unreachable(settings: Any) -> None:
-    from fastapi.testclient import TestClient
-
-    from app.main import create_app
-
-    bad = settings.model_copy(update={"database_url": "sqlite:////nonexistent-dir/x/y.db"})
-    r = TestClient(create_app(bad)).get("/api/v1/health/ready")
+def test_ready_fails_when_database_unreachable(make_client: ClientFactory) -> None:
+    bad = make_client(database_url="sqlite:////nonexistent-dir/x/y.db")  # start-up goes on
+    r = bad.get("/api/v1/health/ready")
     assert r.status_code == 503 and r.json()["checks"]["database"] is False
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from app.db.migrate import upgrade
 from app.db.schema_state import MIGRATE_COMMAND, expected_heads, schema_state
 from app.main import create_app
 from app.settings import Settings
+from tests.conftest import ClientFactory
 from tests.feedback.helpers import accepted, post_feedback
 
 
@@ -32,11 +32,10 @@ def _settings(tmp_path: Path, db: Path, **extra: Any) -> Settings:
 
 
 @pytest.fixture
-def unmigrated(tmp_path: Path) -> Iterator[TestClient]:
+def unmigrated(make_client: ClientFactory, tmp_path: Path) -> TestClient:
     db = tmp_path / "empty.db"
     create_engine(f"sqlite:///{db}").connect().close()  # the file exists, with no tables
-    with TestClient(create_app(_settings(tmp_path, db))) as client:
-        yield client
+    return make_client(database_url=f"sqlite:///{db}")
 
 
 def _names_command(message: str) -> None:

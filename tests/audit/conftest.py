@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.recorder import AuditRecorder
 from app.db.engine import make_engine
-from app.main import create_app
-from app.settings import Settings
+from tests.conftest import ClientFactory
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -20,11 +19,10 @@ with warnings.catch_warnings():
 
 
 @pytest.fixture
-def audited(settings: Settings) -> Iterator[tuple[TestClient, AuditRecorder]]:
-    """A client of ``create_app(settings)``; the lifespan starts and stops the recorder."""
-    app = create_app(settings)
-    with TestClient(app) as client:
-        yield client, app.state.audit
+def audited(make_client: ClientFactory) -> tuple[TestClient, AuditRecorder]:
+    """A client of the app; the lifespan starts and (at teardown) stops the recorder."""
+    client = make_client()
+    return client, client.app.state.audit  # type: ignore[attr-defined]
 
 
 @pytest.fixture

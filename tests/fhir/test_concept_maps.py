@@ -33,6 +33,7 @@ from app.observability.metrics import (
     app_metrics,
 )
 from app.settings import Settings
+from tests.conftest import ClientFactory
 from tests.fhir_builders import bundle, obs
 
 SCT = "http://snomed.info/sct"
@@ -249,16 +250,17 @@ def test_conflicting_site_maps_are_rejected(tmp_path: Path) -> None:
         build_index(clash)
 
 
-def test_site_maps_change_the_knowledge_version(tmp_path: Path, settings: Settings) -> None:
+def test_site_maps_change_the_knowledge_version(
+    tmp_path: Path, settings: Settings, make_client: ClientFactory
+) -> None:
     plain = create_app(settings).state.knowledge.version
     _write(tmp_path, "a.json", _concept_map([("BACK-1", "symptomatic")]))
-    local = settings.model_copy(update={"site_conceptmap_dir": tmp_path})
-    with TestClient(create_app(local)) as c:
-        version = c.get("/api/v1/health").json().get("knowledge_version")
-        assert c.app.state.knowledge.version.startswith(plain + "+maps.")  # type: ignore[attr-defined]
-        assert version in (None, c.app.state.knowledge.version)  # type: ignore[attr-defined]
-        ids = [e["resource"]["id"] for e in c.get("/fhir/ConceptMap").json()["entry"]]
-        assert "site-a" in ids
+    c = make_client(site_conceptmap_dir=tmp_path)
+    version = c.get("/api/v1/health").json().get("knowledge_version")
+    assert c.app.state.knowledge.version.startswith(plain + "+maps.")  # type: ignore[attr-defined]
+    assert version in (None, c.app.state.knowledge.version)  # type: ignore[attr-defined]
+    ids = [e["resource"]["id"] for e in c.get("/fhir/ConceptMap").json()["entry"]]
+    assert "site-a" in ids
 
 
 # --- endpoints -------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from fastapi.testclient import TestClient
 
 from app.api.auth_gate import AuthConfigError
 from app.main import create_app
+from tests.conftest import ClientFactory
 from tests.fhir_builders import condition, draft, hook_request, v1_observations
 
 BASE = "https://cds.example.org"
@@ -43,8 +43,8 @@ def public_jwk(k: ec.EllipticCurvePrivateKey, kid: str = KID) -> dict[str, Any]:
 
 @pytest.fixture
 def auth_client(
-    settings: Any, tmp_path: Path, key: ec.EllipticCurvePrivateKey
-) -> Iterator[TestClient]:
+    make_client: ClientFactory, tmp_path: Path, key: ec.EllipticCurvePrivateKey
+) -> TestClient:
     config = {
         "issuers": [
             {"iss": ISS, "jwks": {"keys": [public_jwk(key)]}, "fhir_servers": [EHR_FHIR]},
@@ -56,16 +56,9 @@ def auth_client(
     }
     path = tmp_path / "auth.json"
     path.write_text(json.dumps(config))
-    s = settings.model_copy(
-        update={
-            "auth_required": True,
-            "auth_config_file": path,
-            "public_base_url": BASE,
-            "environment": "production",
-        }
+    return make_client(
+        auth_required=True, auth_config_file=path, public_base_url=BASE, environment="production"
     )
-    with TestClient(create_app(s)) as c:
-        yield c
 
 
 def token(key: Any, aud: str, alg: str = "ES384", kid: str = KID, **claims: Any) -> str:

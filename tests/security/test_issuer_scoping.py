@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.recorder import AuditRecorder
 from app.db.models import AuditRecord, Feedback
-from app.main import create_app
-from app.settings import Settings
 from tests.audit.support import PATIENT_ID, order_select_request
 from tests.audit.test_api import consult_id_of
 from tests.audit.test_recorder import wait_for
+from tests.conftest import ClientFactory
 from tests.security.sandbox_tokens import (
     BASE,
     SANDBOX_ISS,
@@ -44,21 +42,17 @@ ADMIN = Client("https://ops.example.org", "ES384", "ops-1", role="admin")
 
 
 @pytest.fixture
-def app_client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
+def app_client(make_client: ClientFactory, database_url: str, tmp_path: Path) -> TestClient:
     config = write_auth_config(
         tmp_path / "auth.json", [A.issuer_config(), B.issuer_config(), ADMIN.issuer_config()]
     )
-    settings = Settings(
+    return make_client(
         environment="production",
         database_url=database_url,
         auth_required=True,
         auth_config_file=config,
         public_base_url=BASE,
-        audit_secret="test-secret",
-        audit_spool_dir=tmp_path / "spool",
     )
-    with TestClient(create_app(settings)) as client:
-        yield client
 
 
 def recorder(client: TestClient) -> AuditRecorder:
