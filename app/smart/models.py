@@ -179,6 +179,7 @@ class Citation(_Out):
 
 class AssessmentView(_Out):
     patient: str
+    patientName: str | None = Field(default=None, description="the Patient's name, for the banner")
     fhirServer: str
     consultId: str | None = None
     knowledgeVersion: str

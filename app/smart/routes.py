@@ -267,6 +267,7 @@ def _assess(
     labels = view.SourceLabels(resources, qs)
     return AssessmentView(
         patient=body.patient,
+        patientName=view.patient_name(resources),
         fhirServer=body.fhirServer.rstrip("/"),
         consultId=body.consultId,
         knowledgeVersion=a.knowledge_version,
@@ -342,6 +343,8 @@ class _StaticFiles(StaticFiles):
 
     async def get_response(self, path: str, scope: Any) -> Response:
         response = await super().get_response(path, scope)
+        if path.endswith(".js"):  # whatever the host's mime.types says (module scripts)
+            response.headers["Content-Type"] = "text/javascript; charset=utf-8"
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"

@@ -131,6 +131,24 @@ class SourceLabels:
         return list(out.values())
 
 
+def patient_name(resources: Iterable[Mapping[str, Any]]) -> str | None:
+    """The name of the Patient resource (text, else given and family names)."""
+    for r in resources:
+        if r.get("resourceType") != "Patient":
+            continue
+        for name in r.get("name") or []:
+            if not isinstance(name, dict):
+                continue
+            if isinstance(name.get("text"), str) and name["text"].strip():
+                return str(name["text"]).strip()[:120]
+            given = [g for g in name.get("given") or [] if isinstance(g, str)]
+            family = name.get("family")
+            words = " ".join([*given, family if isinstance(family, str) else ""]).strip()
+            if words:
+                return words[:120]
+    return None
+
+
 def _value_words(value: object, unit: str | None) -> str:
     if value is True:
         return "yes"
