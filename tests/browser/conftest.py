@@ -59,13 +59,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             orders={"mri-lumbar": DraftOrder(**MRI_ORDER)},
         )
         with run_simulator(sim):
+            auth_config = workdir / "trusted-issuers.json"
+            auth_config.write_text(json.dumps({"issuers": [sim.issuer_config()]}))
             env = {k: v for k, v in os.environ.items() if not k.startswith("VCF_CDS_")}
             env |= {
                 "VCF_CDS_ENVIRONMENT": "test",
                 "VCF_CDS_DATABASE_URL": f"sqlite:///{workdir / 'service.db'}",
                 "VCF_CDS_MIGRATE_ON_START": "true",
                 "VCF_CDS_PUBLIC_BASE_URL": service_url,
-                "VCF_CDS_AUTH_REQUIRED": "false",
+                # the EHR signs each CDS Hooks call (ES384, kid, jti); the service trusts it
+                "VCF_CDS_AUTH_REQUIRED": "true",
+                "VCF_CDS_AUTH_CONFIG_FILE": str(auth_config),
                 "VCF_CDS_AUDIT_SECRET": "browser-test-secret",
                 "VCF_CDS_FHIR_SERVER_ALLOWLIST": json.dumps([sim.fhir_base]),
                 "VCF_CDS_FHIR_FETCH_BUDGET_SECONDS": "15",

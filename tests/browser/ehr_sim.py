@@ -45,7 +45,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import httpx
+import jwt
 import uvicorn
+from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -241,9 +243,14 @@ class EhrSimulator:
         self.hook_requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._http: httpx.AsyncClient | None = None
+        # the EHR's CDS Hooks client key: ES384, a kid, a new jti per call (CDS Hooks 2.0
+        # "Trusting CDS Clients"); the service trusts it through issuer_config()
+        self._signing_key = ec.generate_private_key(ec.SECP384R1())
+        self.kid = f"ehr-sim-{secrets.token_hex(4)}"
         self.app = Starlette(
             routes=[
                 Route("/fhir/.well-known/smart-configuration", self.smart_configuration),
+                Route("/.well-known/jwks.json", self.jwks),
                 Route("/authorize", self.authorize, methods=["GET"]),
                 Route("/authorize/select", self.select_patient, methods=["POST"]),
                 Route("/token", self.token, methods=["POST", "OPTIONS"]),
@@ -295,7 +302,34 @@ class EhrSimulator:
             )
         return token
 
+    def issuer_config(self) -> dict[str, Any]:
+        """This EHR as a trusted CDS client issuer (the service's VCF_CDS_AUTH_CONFIG_FILE),
+        its public key configured statically."""
+        jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self._signing_key.public_key()))
+        return {
+            "iss": self.base_url,
+            "jwks": {"keys": [{**jwk, "kid": self.kid, "alg": "ES384", "use": "sig"}]},
+            "fhir_servers": [self.fhir_base],
+        }
+
+    def client_jwt(self, endpoint: str) -> str:
+        """The bearer JWT of one CDS Hooks call: aud = the exact endpoint URL, a new jti."""
+        now = int(time.time())
+        claims = {
+            "iss": self.base_url,
+            "sub": "ehr-sim",
+            "aud": endpoint,
+            "exp": now + 300,
+            "iat": now,
+            "jti": str(uuid.uuid4()),
+        }
+        headers = {"typ": "JWT", "kid": self.kid, "jku": f"{self.base_url}/.well-known/jwks.json"}
+        return jwt.encode(claims, self._signing_key, algorithm="ES384", headers=headers)
+
     # -- SMART discovery, authorize, token ------------------------------------------------------
+
+    async def jwks(self, request: Request) -> Response:
+        return JSONResponse({"keys": self.issuer_config()["jwks"]["keys"]})
 
     async def smart_configuration(self, request: Request) -> Response:
         doc = {
@@ -564,7 +598,12 @@ class EhrSimulator:
         order = self.orders.get(request.query_params.get("order", ""))
         if not patient or order is None or self.cds_base is None:
             return _page("Order entry", "<p>Unknown patient, order or no CDS service.</p>", 400)
-        services = (await self.http.get(f"{self.cds_base}/cds-services")).json()["services"]
+        discovery = f"{self.cds_base}/cds-services"
+        services = (
+            await self.http.get(
+                discovery, headers={"Authorization": f"Bearer {self.client_jwt(discovery)}"}
+            )
+        ).json()["services"]
         service = next((s for s in services if s.get("hook") == "order-select"), None)
         if service is None:
             return _page("Order entry", "<p>The CDS service offers no order-select hook.</p>", 502)
@@ -602,7 +641,10 @@ class EhrSimulator:
             },
         }
         self.hook_requests.append(hook)
-        r = await self.http.post(f"{self.cds_base}/cds-services/{service['id']}", json=hook)
+        endpoint = f"{self.cds_base}/cds-services/{service['id']}"
+        r = await self.http.post(
+            endpoint, json=hook, headers={"Authorization": f"Bearer {self.client_jwt(endpoint)}"}
+        )
         if r.status_code != 200:
             return _page(
                 "Order entry",

@@ -280,3 +280,7 @@ def test_ehr_page_calls_the_order_select_hook_through_the_proxy(
     [hook] = stack.sim.hook_requests[before:]
     assert hook["fhirServer"] == stack.sim.fhir_base and "prefetch" not in hook
     assert hook["fhirAuthorization"]["patient"] == READ_PATIENT
+    # the service runs with client authentication on: the same call without the EHR's signed
+    # JWT is refused, so the page's call above was authenticated
+    unsigned = http.post(f"{stack.service_url}/cds-services/vcf-order-select", json=hook)
+    assert unsigned.status_code == 401
