@@ -42,6 +42,7 @@ from app.observability.tracing import install_tracing
 from app.security.client_auth import JwksCache
 from app.security.gate import AuthGate, Unauthorized, load_auth_config
 from app.settings import Settings, get_settings
+from app.smart.routes import install as install_smart_app
 
 log = logging.getLogger("vcf_cds")
 
@@ -148,6 +149,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(feedback_routes.router)
     app.include_router(fhir_routes.router)
     app.include_router(explain_routes.router)
+    if settings.smart_app_enabled:
+        install_smart_app(app)  # the SMART app at /app/ (docs/smart-app.md)
     metrics = Metrics(
         spool_depth=audit_recorder.spool_depth,
         queue_depth=audit_recorder.queue_depth,
