@@ -82,7 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     audit_recorder = make_recorder(settings, session_factory)
     http_client = httpx.AsyncClient(
         timeout=httpx.Timeout(settings.fhir_fetch_budget_seconds),
-        limits=httpx.Limits(max_connections=20),
+        # idle connections are dropped before common server keep-alive timeouts (uvicorn and
+        # Apache: 5 s): reusing one the server is closing fails as RemoteProtocolError
+        limits=httpx.Limits(max_connections=20, keepalive_expiry=2.0),
         follow_redirects=False,
     )
     warm_up()  # first parse of each FHIR type is slow: pay it before the first request

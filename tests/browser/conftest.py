@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.browser.ehr_sim import Client, DraftOrder, EhrSimulator, run_simulator
@@ -76,6 +77,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             }
             service = Replica("service", env, workdir, port=service_port)
             service.start()
+            # install the app in the EHR: its client id and redirect URI, as it publishes them
+            app = httpx.get(f"{service_url}/app/config.json", trust_env=False, timeout=30).json()
+            sim.register_client(Client(app["clientId"], (f"{service_url}{app['redirectPath']}",)))
             try:
                 yield Stack(upstream, sim, service_url, workdir)
             finally:

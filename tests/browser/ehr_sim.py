@@ -269,7 +269,9 @@ class EhrSimulator:
 
     @asynccontextmanager
     async def _lifespan(self, app: Starlette) -> Any:
-        async with httpx.AsyncClient(timeout=30.0, trust_env=False) as http:
+        # pooled connections expire before the servers' keep-alive timeout (uvicorn: 5 s)
+        limits = httpx.Limits(keepalive_expiry=2.0)
+        async with httpx.AsyncClient(timeout=30.0, trust_env=False, limits=limits) as http:
             self._http = http
             self.started.set()
             yield
@@ -285,6 +287,11 @@ class EhrSimulator:
         return f"{self.base_url}/fhir"
 
     # -- EHR-side registrations (what a clinician's click or the EHR's launch does) -------------
+
+    def register_client(self, client: Client) -> None:
+        """Enable an app (what an EHR administrator does when installing it)."""
+        with self._lock:
+            self.clients[client.client_id] = client
 
     def register_launch(self, patient: str, app_context: str | None = None) -> str:
         """A new launch id for ``patient`` (and the appContext of a CDS Hooks card link)."""
