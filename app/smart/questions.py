@@ -162,7 +162,10 @@ def answer_observation(
     obs: dict[str, Any] = {
         "resourceType": "Observation",
         "status": "final",
-        "code": {"coding": [finding_coding(q.finding)], "text": q.label},
+        "code": {
+            "coding": [finding_coding(q.finding)],
+            "text": code_tables().findings.by_code()[q.finding].display,
+        },
         "subject": {"reference": f"Patient/{patient}"},
         "effectiveDateTime": when.isoformat(timespec="seconds"),
     }

@@ -410,7 +410,7 @@ def questions_view(
     for q in qs.questions:
         if q.input not in deciding and q.id not in answers:
             continue
-        affects = ", ".join(dict.fromkeys(deciding.get(q.input, []))) or "already answered"
+        decides = ", ".join(dict.fromkeys(deciding.get(q.input, [])))
         out.append(
             QuestionView(
                 id=q.id,
@@ -422,7 +422,7 @@ def questions_view(
                 max=q.max,
                 answer=answers.get(q.id),
                 answered=q.id in answers,
-                affects=f"Decides: {affects}",
+                affects=f"Decides: {decides}" if decides else "Answered: change it here if needed",
                 writable=q.finding is not None,
                 note=q.not_written,
             )
