@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from app.api.deps import KnowledgeDep
 from app.api.errors import FieldError
-from app.cards.codes import card_codes
+from app.knowledge.card_codes import card_codes
 from app.knowledge.schema import Knowledge
 
 router = APIRouter(prefix="/explain", tags=["explanations"], default_response_class=HTMLResponse)

@@ -8,12 +8,13 @@ not rated and the findings that would decide it are named.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from app.clinical.appropriateness import Rating, rate
 from app.clinical.findings import DraftOrder
-from app.clinical.variants import MatchResult
+from app.clinical.variants import MatchResult, Question
 from app.knowledge.schema import Knowledge
 
 PamaRating = Literal["appropriate", "not-appropriate", "no-criteria-apply"]
@@ -26,7 +27,7 @@ NotRatedReason = Literal[
 @dataclass(frozen=True)
 class OrderRating:
     order: DraftOrder
-    question: Literal["imaging", "treatment"] | None
+    question: Question | None
     status: Status
     rating: Rating | None  # under the primary variant
     other_ratings: tuple[Rating, ...]  # under the other matched variants
@@ -37,7 +38,7 @@ class OrderRating:
     pama: PamaRating | None  # None: do not attach a rating (information insufficient)
 
 
-def _question(procedure: str, k: Knowledge) -> Literal["imaging", "treatment"]:
+def _question(procedure: str, k: Knowledge) -> Question:
     kind = next(p.kind for p in k.acr.procedures if p.name == procedure)
     return "treatment" if kind == "treatment" else "imaging"
 
@@ -52,7 +53,7 @@ def pama_for(category: str | None) -> PamaRating:
 
 def rate_order(
     order: DraftOrder,
-    matches: dict[str, MatchResult],
+    matches: Mapping[Question, MatchResult],
     vcf_present: bool | None,
     k: Knowledge,
 ) -> OrderRating:

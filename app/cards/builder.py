@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
 
+from app.assessment.model import Assessment, MriLevelScore, VbqScore
 from app.assessment.orders import OrderRating, pama_for
-from app.assessment.service import Assessment
-from app.cards.codes import CardCodes, card_codes
 from app.cards.prune import prune_empty
 from app.cards.text import md, plural, short_procedure, summary, table
 from app.cds_hooks.models import Action, Card, CdsResponse, Coding, Link, Source, Suggestion
 from app.clinical.appropriateness import Alternative
 from app.clinical.findings import DraftOrder
+from app.knowledge.card_codes import CardCodes, card_codes
 from app.knowledge.schema import Knowledge
 
 Hook = Literal["order-select", "order-sign", "patient-view", "assessment"]
@@ -460,11 +460,11 @@ class CardBuilder:
                     ("Red flags", "/explain/topics/red-flags"),
                 )
             )
-        high = [e for e in a.scores["escc"] if e["high_grade"]]
-        if high or (a.scores["escc"] and self.ctx.hook in ("patient-view", "assessment")):
-            worst = (high or a.scores["escc"])[0]
-            lvl = worst["level"] or "unspecified level"
-            grade_text = f"ESCC grade {worst['grade']} at {lvl}"
+        high = [e for e in a.scores.escc if e.high_grade]
+        if high or (a.scores.escc and self.ctx.hook in ("patient-view", "assessment")):
+            worst = (high or a.scores.escc)[0]
+            lvl = worst.level or "unspecified level"
+            grade_text = f"ESCC grade {worst.grade} at {lvl}"
             text = (
                 f"{grade_text}: high-grade cord compression - decompression first"
                 if high
@@ -472,13 +472,10 @@ class CardBuilder:
             )
             detail = table(
                 ["Level", "Grade", "Description", "High grade"],
-                [
-                    [e["level"] or "-", e["grade"], e["description"], e["high_grade"]]
-                    for e in a.scores["escc"]
-                ],
+                [[e.level or "-", e.grade, e.description, e.high_grade] for e in a.scores.escc],
             )
             policy = md(a.policies["escc_1c"])
-            detail += f"\n{md(worst['implication'])}\n\nPolicy escc_1c = {policy} (seed 004)."
+            detail += f"\n{md(worst.implication)}\n\nPolicy escc_1c = {policy} (seed 004)."
             cards.append(
                 self.card(
                     "escc",
@@ -489,8 +486,8 @@ class CardBuilder:
                 )
             )
         cards += self.sins_cards(a)
-        for m in a.scores["mri_malignancy"]:
-            if m["classification"] == "suggests_malignant" or self.ctx.hook in (
+        for m in a.scores.mri_malignancy:
+            if m.classification == "suggests_malignant" or self.ctx.hook in (
                 "patient-view",
                 "assessment",
             ):
@@ -498,22 +495,20 @@ class CardBuilder:
         return cards
 
     def sins_cards(self, a: Assessment) -> list[Card]:
-        sins = a.scores["sins"]
-        index = next((s for s in sins["levels"] if s["level"] == sins["index_level"]), None)
+        sins = a.scores.sins
+        index = next((s for s in sins.levels if s.level == sins.index_level), None)
         if index is None:
             return []
-        cat = index["category"]
+        cat = index.category
         if cat not in ("unstable", "potentially_unstable") and self.ctx.hook not in (
             "patient-view",
             "assessment",
         ):
             return []
-        score = (
-            str(index["total"]) if index["total"] is not None else f"{index['min']}-{index['max']}"
-        )
+        score = str(index.total) if index.total is not None else f"{index.min}-{index.max}"
         label = (cat or "category undetermined").replace("_", " ")
-        action = f" - {index['action'].lower()}" if index["action"] and cat != "stable" else ""
-        text = f"SINS {score} at {index['level']} (index level): {label}{action}"
+        action = f" - {index.action.lower()}" if index.action and cat != "stable" else ""
+        text = f"SINS {score} at {index.level} (index level): {label}{action}"
         indicator: Literal["info", "warning", "critical"] = {
             "unstable": "critical",
             "potentially_unstable": "warning",
@@ -522,17 +517,17 @@ class CardBuilder:
             ["Level", "Total", "Range", "Category", "Missing"],
             [
                 [
-                    s["level"],
-                    s["total"] if s["total"] is not None else "-",
-                    f"{s['min']}-{s['max']}",
-                    s["category"] or ", ".join(s["possible_categories"]),
-                    ", ".join(s["missing"]) or "-",
+                    s.level,
+                    s.total if s.total is not None else "-",
+                    f"{s.min}-{s.max}",
+                    s.category or ", ".join(s.possible_categories),
+                    ", ".join(s.missing) or "-",
                 ]
-                for s in sins["levels"]
+                for s in sins.levels
             ],
         )
         detail += "\nComponents at the index level: " + ", ".join(
-            f"{k} {'?' if v is None else v}" for k, v in index["points"].items()
+            f"{k} {'?' if v is None else v}" for k, v in index.points.items()
         )
         bands = "; ".join(
             f"{c.range[0]}-{c.range[1]} {c.label.lower()} ({c.action.lower()})"
@@ -541,28 +536,28 @@ class CardBuilder:
         detail += f"\n\nSeed 004 Table 3: {bands}. Index level = highest SINS (seed 002)."
         return [self.card("sins", text, indicator, detail, ("SINS", "/explain/topics/sins"))]
 
-    def mri_card(self, a: Assessment, m: dict[str, Any]) -> Card:
-        lvl = m["level"] or "unspecified level"
-        score = str(m["total"]) if m["total"] is not None else f"{m['min']}-{m['max']}"
-        cls = m["classification"].replace("_", " ")
+    def mri_card(self, a: Assessment, m: MriLevelScore) -> Card:
+        lvl = m.level or "unspecified level"
+        score = str(m.total) if m.total is not None else f"{m.min}-{m.max}"
+        cls = m.classification.replace("_", " ")
         text = f"MRI malignancy score {score} at {lvl} (cutoff 4): {cls}"
         detail = table(
             ["Sign", "Points"],
-            [[k.replace("_", " "), "unknown" if v is None else v] for k, v in m["points"].items()],
+            [[k.replace("_", " "), "unknown" if v is None else v] for k, v in m.points.items()],
         )
         p = self.k.mri_score.performance
         detail += (
-            f"\nSeed 000: total >= {m['cutoff']} suggests malignant (sensitivity "
+            f"\nSeed 000: total >= {m.cutoff} suggests malignant (sensitivity "
             f"{p['sensitivity']} %, specificity {p['specificity']} %, PPV {p['ppv']} %, NPV "
             f"{p['npv']} %, AUC {p['auc']}; {p['n_patients']} patients)."
         )
-        for note in m["notes"]:
+        for note in m.notes:
             detail += f"\n\n{md(note)}"
-        if a.etiology_assessment.get("suspected_pathological"):
-            detail += f"\n\n**Work-up:** {md(a.etiology_assessment['recommendation'])}"
+        if a.etiology_assessment.suspected_pathological:
+            detail += f"\n\n**Work-up:** {md(a.etiology_assessment.recommendation or '')}"
         indicator: Literal["info", "warning"] = (
             "warning"
-            if m["classification"] == "suggests_malignant"
+            if m.classification == "suggests_malignant"
             and a.derived.state.etiology != "pathological"
             else "info"
         )
@@ -576,62 +571,59 @@ class CardBuilder:
 
     def evidence_cards(self, a: Assessment) -> list[Card]:
         cards = []
-        vbq = a.scores["vbq"]
-        if vbq and vbq.get("vbq") is not None:
-            risk = "elevated risk of a new VCF" if vbq["elevated_risk"] else "not elevated"
+        vbq = a.scores.vbq
+        if isinstance(vbq, VbqScore):
+            risk = "elevated risk of a new VCF" if vbq.elevated_risk else "not elevated"
             perf = self.k.thresholds.vbq["performance"]
-            levels = ", ".join(vbq["levels_used"])
-            csf = vbq["csf_level"] or "level not given"
+            levels = ", ".join(vbq.levels_used)
+            csf = vbq.csf_level or "level not given"
             detail = (
-                f"VBQ = median T1 signal of {levels} / CSF ({csf}) = {vbq['vbq']}.\n\n"
-                f"{md(vbq['note'])} Cutoff > {vbq['cutoff']}: sensitivity {perf['sensitivity']} %,"
+                f"VBQ = median T1 signal of {levels} / CSF ({csf}) = {vbq.vbq}.\n\n"
+                f"{md(vbq.note)} Cutoff > {vbq.cutoff}: sensitivity {perf['sensitivity']} %,"
                 f" specificity {perf['specificity']} %, AUC {perf['auc']}; with categorical SINS"
                 f" AUC {perf['combined_with_categorical_sins_auc']}."
             )
-            if vbq.get("field_strength_t"):
-                detail += f" Field strength {vbq['field_strength_t']} T."
+            if vbq.field_strength_t:
+                detail += f" Field strength {vbq.field_strength_t} T."
             cards.append(
                 self.card(
                     "vbq",
-                    f"VBQ {vbq['vbq']}: {risk} (cutoff 3)",
+                    f"VBQ {vbq.vbq}: {risk} (cutoff 3)",
                     "info",
                     detail,
                     ("VBQ", "/explain/topics/vbq"),
                 )
             )
-        for ev in a.scores["sign_evidence"]:
+        for ev in a.scores.sign_evidence:
             rows = [
                 [
-                    r["label"],
-                    r["value_label"],
-                    f"{r['benign_count']}/{r['benign_n']}",
-                    f"{r['malignant_count']}/{r['malignant_n']}",
-                    r["likelihood_ratio"]
-                    if r["likelihood_ratio"] is not None
-                    else "not computable",
+                    r.label,
+                    r.value_label,
+                    f"{r.benign_count}/{r.benign_n}",
+                    f"{r.malignant_count}/{r.malignant_n}",
+                    r.likelihood_ratio if r.likelihood_ratio is not None else "not computable",
                 ]
-                for r in ev["seed_001"]
+                for r in ev.seed_001
             ]
             detail = ""
             if rows:
                 detail += "Seed 001 (76 benign, 74 malignant, biopsy-proven):\n\n" + table(
                     ["Sign", "Observed", "Benign", "Malignant", "LR"], rows
                 )
-            qual = ev["seed_004_table_1"]
+            qual = ev.seed_004_table_1
             if qual:
                 detail += "\nSeed 004 Table 1:\n\n" + "\n".join(
-                    f"- {md(q['label'])} ({'present' if q['present'] else 'absent'}):"
-                    f" favours {q['favours']}"
+                    f"- {md(q.label)} ({'present' if q.present else 'absent'}): favours {q.favours}"
                     for q in qual
                 )
             detail += "\n\nRatios are per sign and are not combined into one probability."
-            favour_m = sum(1 for r in ev["seed_001"] if r["favours"] == "malignant") + sum(
-                1 for q in qual if q["favours"] == "metastatic"
+            favour_m = sum(1 for r in ev.seed_001 if r.favours == "malignant") + sum(
+                1 for q in qual if q.favours == "metastatic"
             )
-            favour_b = sum(1 for r in ev["seed_001"] if r["favours"] == "benign") + sum(
-                1 for q in qual if q["favours"] == "osteoporotic"
+            favour_b = sum(1 for r in ev.seed_001 if r.favours == "benign") + sum(
+                1 for q in qual if q.favours == "osteoporotic"
             )
-            where = ev["level"] or "unspecified level"
+            where = ev.level or "unspecified level"
             text = (
                 f"Sign evidence at {where}: {favour_m} favour malignant, {favour_b} favour benign"
             )
@@ -651,18 +643,14 @@ class CardBuilder:
         for c in a.considerations:
             rows.append(
                 [
-                    c["label"],
-                    c["status"].replace("_", " "),
-                    ", ".join(
-                        f"{x['label']}: {x['status'].replace('_', ' ')}" for x in c["criteria"]
-                    )
+                    c.label,
+                    c.status.replace("_", " "),
+                    ", ".join(f"{x.label}: {x.status.replace('_', ' ')}" for x in c.criteria)
                     or "-",
                 ]
             )
         met = [
-            c["label"]
-            for c in a.considerations
-            if c["status"] == "met" and c["id"] != "medical-management"
+            c.label for c in a.considerations if c.status == "met" and c.id != "medical-management"
         ]
         detail = "Seed 003 Variant 9 (pathological VCF):\n\n" + table(
             ["Consideration", "Status", "Criteria"], rows
@@ -687,7 +675,7 @@ class CardBuilder:
                 m = a.matches[q]
                 if m.primary is None or not m.primary_certain:
                     missing += [x for x in m.missing if x not in missing]
-        problems = [i for i in a.issues if i["severity"] in ("error", "warning")]
+        problems = [i for i in a.issues if i.severity in ("error", "warning")]
         if not missing and not problems:
             return None
         detail = ""
@@ -697,7 +685,7 @@ class CardBuilder:
             )
         if problems:
             detail += "\n\nInput skipped or read with a caveat:\n\n" + "\n".join(
-                f"- `{md(i['location'])}`: {md(i['message'])}" for i in problems[:20]
+                f"- `{md(i.location)}`: {md(i.message)}" for i in problems[:20]
             )
             if len(problems) > 20:
                 detail += f"\n- … and {len(problems) - 20} more"

@@ -10,10 +10,10 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from app.cards.codes import card_codes
 from app.db import feedback_repo
 from app.db.feedback_repo import ReasonRow, Window
 from app.feedback.reasons import offered_display
+from app.knowledge.card_codes import card_codes
 
 
 class ReasonCount(BaseModel):

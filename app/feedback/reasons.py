@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from app.cards.codes import card_codes
+from app.knowledge.card_codes import card_codes
 
 
 def offered_display(system: str | None, code: str | None) -> str | None:

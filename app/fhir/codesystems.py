@@ -14,8 +14,8 @@ from typing import Any
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.codesystem import CodeSystem
 
-from app.cards.codes import card_codes
 from app.fhir.codes import code_tables
+from app.knowledge.card_codes import card_codes
 from app.knowledge.loader import default_knowledge
 
 BASE = "http://vcf-cds.org/fhir/CodeSystem"

@@ -95,7 +95,12 @@ class QuestionSet(_Strict):
 def question_set() -> QuestionSet:
     """Loaded and checked once: every question's finding must be a project finding code of
     the type the form asks for (a bad data file stops start-up)."""
-    qs = QuestionSet.model_validate(json.loads((DATA / "questions.json").read_text("utf-8")))
+    return checked(json.loads((DATA / "questions.json").read_text("utf-8")))
+
+
+def checked(raw: object) -> QuestionSet:
+    """Validate a question file against the finding codes (raises ``ValueError``)."""
+    qs = QuestionSet.model_validate(raw)
     specs = code_tables().findings.by_code()
     for q in qs.questions:
         if q.input not in qs.inputs:
@@ -162,7 +167,10 @@ def answer_observation(
     obs: dict[str, Any] = {
         "resourceType": "Observation",
         "status": "final",
-        "code": {"coding": [finding_coding(q.finding)], "text": q.label},
+        "code": {
+            "coding": [finding_coding(q.finding)],
+            "text": code_tables().findings.by_code()[q.finding].display,
+        },
         "subject": {"reference": f"Patient/{patient}"},
         "effectiveDateTime": when.isoformat(timespec="seconds"),
     }

@@ -353,6 +353,8 @@ class _StaticFiles(StaticFiles):
 
 
 def install(app: FastAPI) -> None:
-    """Mount the app (router first: /app/config.json and /app/api/* win over the files)."""
+    """Mount the app (router first: /app/config.json and /app/api/* win over the files). The
+    question file is checked here: a bad one stops start-up."""
+    question_set()
     app.include_router(router)
     app.mount("/app", _StaticFiles(directory=STATIC, html=True), name="smart-app")

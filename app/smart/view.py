@@ -343,24 +343,22 @@ def _range(lo: object, hi: object, total: object) -> str:
 
 
 def sins_view(a: Assessment, k: Knowledge) -> list[SinsView]:
-    sins = a.scores["sins"]
+    sins = a.scores.sins
     out = []
-    for s in sins["levels"]:
-        comps = [
-            _component(c.id, c.label, s["points"].get(c.id), c.points) for c in k.sins.components
-        ]
-        if s["category"]:
-            category = SINS_CATEGORIES.get(s["category"], s["category"])
+    for s in sins.levels:
+        comps = [_component(c.id, c.label, s.points.get(c.id), c.points) for c in k.sins.components]
+        if s.category:
+            category = SINS_CATEGORIES.get(s.category, s.category)
         else:
-            possible = [SINS_CATEGORIES.get(c, c) for c in s["possible_categories"]]
+            possible = [SINS_CATEGORIES.get(c, c) for c in s.possible_categories]
             category = "between " + " and ".join([possible[0], possible[-1]]) if possible else ""
         out.append(
             SinsView(
-                level=s["level"],
-                range=_range(s["min"], s["max"], s["total"]),
+                level=s.level,
+                range=_range(s.min, s.max, s.total),
                 category=category or "unknown",
                 components=comps,
-                index=s["level"] == sins["index_level"],
+                index=s.level == sins.index_level,
             )
         )
     return out
@@ -368,15 +366,13 @@ def sins_view(a: Assessment, k: Knowledge) -> list[SinsView]:
 
 def mri_view(a: Assessment, k: Knowledge) -> list[MriScoreView]:
     out = []
-    for m in a.scores["mri_malignancy"]:
-        comps = [
-            _component(s.id, s.label, m["points"].get(s.id), s.points) for s in k.mri_score.signs
-        ]
+    for m in a.scores.mri_malignancy:
+        comps = [_component(s.id, s.label, m.points.get(s.id), s.points) for s in k.mri_score.signs]
         out.append(
             MriScoreView(
-                level=m["level"],
-                range=_range(m["min"], m["max"], m["total"]),
-                classification=MRI_CLASSES.get(m["classification"], m["classification"]),
+                level=m.level,
+                range=_range(m.min, m.max, m.total),
+                classification=MRI_CLASSES.get(m.classification, m.classification),
                 components=comps,
             )
         )
@@ -410,7 +406,7 @@ def questions_view(
     for q in qs.questions:
         if q.input not in deciding and q.id not in answers:
             continue
-        affects = ", ".join(dict.fromkeys(deciding.get(q.input, []))) or "already answered"
+        decides = ", ".join(dict.fromkeys(deciding.get(q.input, [])))
         out.append(
             QuestionView(
                 id=q.id,
@@ -422,7 +418,7 @@ def questions_view(
                 max=q.max,
                 answer=answers.get(q.id),
                 answered=q.id in answers,
-                affects=f"Decides: {affects}",
+                affects=f"Decides: {decides}" if decides else "Answered: change it here if needed",
                 writable=q.finding is not None,
                 note=q.not_written,
             )

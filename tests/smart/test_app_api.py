@@ -3,6 +3,7 @@ server on loopback (sekmet-fhir), and a token-checking loopback gate in front of
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -249,9 +250,10 @@ def test_unknown_patient_is_404(fhir_base: str, settings: Settings) -> None:
 
 
 def test_the_token_is_passed_through_and_a_refusal_passed_on(
-    gated_base: tuple[str, list[str | None]], settings: Settings
+    gated_base: tuple[str, list[str | None]], settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     base, seen = gated_base
+    caplog.set_level(logging.DEBUG)
     with _client(settings, base) as client:
         ok = client.post(
             "/app/api/assessment",
@@ -278,3 +280,5 @@ def test_the_token_is_passed_through_and_a_refusal_passed_on(
         )
         assert malformed.status_code == 400
         assert malformed.json()["issue"][0]["expression"] == ["header.Authorization"]
+    logged = caplog.text + "".join(str(r.__dict__) for r in caplog.records)
+    assert caplog.records and TOKEN not in logged and "expired-token" not in logged

@@ -79,8 +79,9 @@ async function runAssessment() {
   return r.json();
 }
 
+// the short form for the before -> after line: the category and variant, or "not rated"
 function ratingText(order) {
-  return order.rating;
+  return order.category ? `${order.category} (ACR variant ${order.variant})` : "not rated";
 }
 
 function describeChange(before, after) {
@@ -92,8 +93,9 @@ function describeChange(before, after) {
       lines.push(`${order.label}: ${ratingText(old)} → ${ratingText(order)}`);
     }
   });
-  if (before.headline !== after.headline) lines.push(`Scenario: ${before.headline} → ${after.headline}`);
-  return lines.length ? `Changed by your answer. ${lines.join(". ")}.` : "Your answer did not change the rating.";
+  if (!lines.length && before.headline !== after.headline) lines.push(`Scenario now: ${after.headline}`);
+  if (lines.length) return `Changed by your answer. ${lines.join(". ")}.`;
+  return after.orders.length ? "Your answer did not change the rating." : "Your answer did not change the scenario.";
 }
 
 async function refresh(announce) {
