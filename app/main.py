@@ -43,6 +43,7 @@ from app.observability.tracing import install_tracing
 from app.security.client_auth import JwksCache
 from app.security.jti_repo import DbReplayStore, FallbackReplayStore
 from app.settings import Settings, get_settings
+from app.smart.routes import install as install_smart_app
 
 log = logging.getLogger("vcf_cds")
 
@@ -82,7 +83,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     audit_recorder = make_recorder(settings, session_factory)
     http_client = httpx.AsyncClient(
         timeout=httpx.Timeout(settings.fhir_fetch_budget_seconds),
-        limits=httpx.Limits(max_connections=20),
+        # idle connections are dropped before common server keep-alive timeouts (uvicorn and
+        # Apache: 5 s): reusing one the server is closing fails as RemoteProtocolError
+        limits=httpx.Limits(max_connections=20, keepalive_expiry=2.0),
         follow_redirects=False,
     )
     warm_up()  # first parse of each FHIR type is slow: pay it before the first request
@@ -149,6 +152,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(feedback_routes.router)
     app.include_router(fhir_routes.router)
     app.include_router(explain_routes.router)
+    if settings.smart_app_enabled:
+        install_smart_app(app)  # the SMART app at /app/ (docs/smart-app.md)
     metrics = Metrics(
         spool_depth=audit_recorder.spool_depth,
         queue_depth=audit_recorder.queue_depth,

@@ -39,6 +39,16 @@ class Settings(BaseSettings):
     # swap suggestions: one update of the draft order (Argonaut PAMA) or delete + create
     swap_actions: Literal["update", "delete-create"] = "update"
 
+    # SMART on FHIR app at /app/ (app/smart, docs/smart-app.md); FHIR servers: the allow-list
+    smart_app_enabled: bool = True
+    smart_client_id: str = Field(default="vcf-cds-app", min_length=1, max_length=256)
+    smart_scopes: str = Field(
+        default="openid fhirUser patient/Patient.rs patient/Observation.rs patient/Condition.rs "
+        "patient/Procedure.rs patient/MedicationStatement.rs patient/MedicationRequest.rs "
+        "patient/DiagnosticReport.rs patient/Observation.c patient/QuestionnaireResponse.c",
+        description="scopes the app requests besides launch (EHR) or launch/patient (standalone)",
+    )
+
     # audit trail
     audit_secret: SecretStr | None = Field(
         default=None,

@@ -14,6 +14,11 @@ if ! bash scripts/install_haproxy.sh >/dev/null; then
   if [ -n "${CI:-}" ]; then exit 1; fi
   echo "warning: HAProxy is not installed here; the replica test will be skipped" >&2
 fi
+# Chromium (Debian's; the browser tests drive it with playwright, no browser download); CI must have it
+if ! bash scripts/install_chromium.sh >/dev/null; then
+  if [ -n "${CI:-}" ]; then exit 1; fi
+  echo "warning: Chromium is not installed here; the browser tests will be skipped" >&2
+fi
 .venv/bin/ruff format --check app tests scripts bench alembic
 .venv/bin/ruff check app tests scripts bench alembic
 .venv/bin/mypy app

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("vcf_cds.errors")
 
-FHIR_PREFIXES = ("/cds-services", "/fhir", "/api/v1/assessments")
+FHIR_PREFIXES = ("/cds-services", "/fhir", "/api/v1/assessments", "/app/api")
 FHIR_JSON = "application/fhir+json"
 
 
