@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from app.clinical.appropriateness import Rating, rate
 from app.clinical.findings import DraftOrder
@@ -105,42 +105,3 @@ def rate_order(
         order, question, "rated", primary_rating, others, (), None, None, (),
         pama_for(primary_rating.category),
     )  # fmt: skip
-
-
-def rating_json(r: Rating) -> dict[str, Any]:
-    return {
-        "variant": r.variant,
-        "category": r.category,
-        "rating_range": list(r.rating_range) if r.rating_range else None,
-        "alternatives": [
-            {
-                "procedure": a.name,
-                "category": a.category,
-                "rating_range": list(a.rating_range),
-                "relative_radiation_level": a.relative_radiation_level,
-            }
-            for a in r.alternatives
-        ],
-    }
-
-
-def order_json(o: OrderRating) -> dict[str, Any]:
-    """One entry of ``orders`` in the assessment (api.md)."""
-    primary = o.rating
-    return {
-        "id": f"{o.order.resource_type}/{o.order.resource_id}",
-        "code": {"system": o.order.code_system, "code": o.order.code, "display": o.order.display},
-        "procedure": o.order.procedure,
-        "question": o.question,
-        "status": o.status,
-        "variant": primary.variant if primary else None,
-        "category": primary.category if primary else None,
-        "rating_range": list(primary.rating_range) if primary and primary.rating_range else None,
-        "alternatives": rating_json(primary)["alternatives"] if primary else [],
-        "other_variants": [rating_json(r) for r in o.other_ratings],
-        "candidates": [rating_json(r) for r in o.candidates],
-        "reason": o.reason,
-        "reason_text": o.reason_text,
-        "missing": list(o.missing),
-        "pama_rating": o.pama,
-    }

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import UTC, date, datetime
-from functools import cache
 from typing import Any
-
-from pydantic import TypeAdapter
 
 from app.assessment import scores as sc
 from app.assessment.index import FindingIndex
@@ -18,8 +14,8 @@ from app.assessment.model import (
     Scores,
     SinsScores,
 )
-from app.assessment.orders import order_json, rate_order
-from app.assessment.state import derive_state, state_inputs_json
+from app.assessment.orders import rate_order
+from app.assessment.state import derive_state
 from app.clinical.consensus import (
     Consensus,
     EsccEvidence,
@@ -33,7 +29,7 @@ from app.clinical.tristate import Tri, tri_any
 from app.clinical.variants import MatchResult, Question, match
 from app.knowledge.schema import Knowledge
 
-__all__ = ["Assessment", "assess", "assessment_json"]
+__all__ = ["Assessment", "assess"]
 
 RED_FLAG_CODES = (
     "unexplained-weight-loss", "immunosuppression", "urinary-infection", "iv-drug-use",
@@ -200,38 +196,4 @@ def match_json(m: MatchResult) -> dict[str, Any]:
             for s in m.statuses
         ],
         "notes": list(m.notes),
-    }
-
-
-@cache
-def _adapter(t: Any) -> TypeAdapter[Any]:
-    return TypeAdapter(t)
-
-
-def _dump(t: Any, value: Any) -> Any:
-    return _adapter(t).dump_python(value, mode="json")
-
-
-def assessment_json(a: Assessment) -> dict[str, Any]:
-    """The assessment body of POST /api/v1/assessments (without cards)."""
-    return {
-        "patient_id": a.findings.patient_id,
-        "clinical_state": state_inputs_json(a.derived),
-        "imaging": match_json(a.matches["imaging"]),
-        "treatment": match_json(a.matches["treatment"]),
-        "orders": [order_json(o) for o in a.orders],
-        "scores": _dump(Scores, a.scores),
-        "etiology_assessment": _dump(EtiologyAssessment, a.etiology_assessment),
-        "red_flags": {
-            "present": [asdict(h) for h in a.red_flags.present],
-            "groups_present": list(a.red_flags.groups_present),
-            "absent": list(a.red_flags.absent),
-            "unknown": list(a.red_flags.unknown),
-            "cauda_equina": a.red_flags.cauda_equina,
-            "source": a.red_flags.source,
-        },
-        "considerations": _dump(tuple[Consideration, ...], a.considerations),
-        "issues": _dump(tuple[InputIssue, ...], a.issues),
-        "knowledge_version": a.knowledge_version,
-        "policies": a.policies,
     }
