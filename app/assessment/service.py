@@ -31,12 +31,7 @@ from app.knowledge.schema import Knowledge
 
 __all__ = ["Assessment", "assess"]
 
-RED_FLAG_CODES = (
-    "unexplained-weight-loss", "immunosuppression", "urinary-infection", "iv-drug-use",
-    "pain-not-improved-conservative", "fever", "significant-trauma", "minor-fall-or-lift",
-    "urinary-retention-or-overflow", "fecal-incontinence-or-sphincter-loss", "saddle-anesthesia",
-    "progressive-motor-weakness", "severe-neurologic-compromise",
-)  # fmt: skip
+HISTORY_OF_CANCER = "history-of-cancer"  # red flag read from the history (seed 003 Appendix 1)
 WORK_UP = (
     "Scores are evidence, not proof: complete the work-up (Variant 2/4 imaging; "
     "image-guided biopsy is May Be Appropriate) before treating as pathological."
@@ -82,12 +77,14 @@ def assess(
         adc=sc.adc_values(idx, k, policies.get("adc_threshold")),
     )
 
-    flags_in: dict[str, Tri] = {c: idx.any_boolean(c)[0] for c in RED_FLAG_CODES}
-    flags_in["history-of-cancer"] = state.malignancy_history
+    # every red flag of the knowledge is a finding code of the same id (tests/assessment), except
+    # the history of cancer, which is the clinical state's malignancy history
+    flags_in: dict[str, Tri] = {f.id: idx.any_boolean(f.id)[0] for f in k.red_flags.flags}
+    flags_in[HISTORY_OF_CANCER] = state.malignancy_history
     # a stated finding or the medication record (closed-world when read): either one known
     # is enough; True wins
     steroid_parts = [
-        idx.any_boolean("prolonged-corticosteroids")[0],
+        flags_in["prolonged-corticosteroids"],
         pf.prolonged_corticosteroids.value,
     ]
     flags_in["prolonged-corticosteroids"] = (

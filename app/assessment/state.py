@@ -15,8 +15,10 @@ from pydantic import Field
 from app.assessment.index import FindingIndex
 from app.clinical.findings import PatientFindings
 from app.clinical.fracture_count import count_fractures
-from app.clinical.state import ClinicalState, Etiology, derive_deformity
+from app.clinical.state import STATE_FIELDS, ClinicalState, Etiology, derive_deformity
 from app.clinical.tristate import Tri, tri_any
+
+_STATE_FIELDS = frozenset(STATE_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,8 @@ def derive_state(
             mech = StateInput(False, tuple(s for f in sins_pains for s in f.sources))
     inputs["mechanical_pain"] = mech
 
+    if inputs.keys() != _STATE_FIELDS:  # every input of the state type, derived above
+        raise RuntimeError(f"clinical state inputs not derived: {_STATE_FIELDS ^ inputs.keys()}")
     state = ClinicalState(
         **{k: v.value for k, v in inputs.items() if k != "etiology"},  # type: ignore[arg-type]
         etiology=etiology.value if isinstance(etiology.value, str) else "unknown",  # type: ignore[arg-type]

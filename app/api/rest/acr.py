@@ -13,7 +13,6 @@ from app.api.rest.schemas import (
     ProcedureOut,
     VariantOut,
 )
-from app.clinical.state import ClinicalState
 from app.clinical.variants import match
 from app.knowledge.schema import Knowledge, Variant
 
@@ -48,10 +47,9 @@ def acr_match(
     body: ClinicalStateRequest, knowledge: KnowledgeDep, settings: SettingsDep
 ) -> MatchResponse:
     """Match the clinical state to the imaging (1-4) and treatment (5-9) variants."""
-    state = ClinicalState(**body.model_dump())
     return MatchResponse(
-        imaging=MatchOut.of(match(state, knowledge, "imaging")),
-        treatment=MatchOut.of(match(state, knowledge, "treatment")),
+        imaging=MatchOut.of(match(body, knowledge, "imaging")),
+        treatment=MatchOut.of(match(body, knowledge, "treatment")),
         policies=settings.policies(),
         knowledge_version=knowledge.version,
     )
