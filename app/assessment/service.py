@@ -14,7 +14,6 @@ from app.assessment.model import (
     Scores,
     SinsScores,
 )
-from app.assessment.orders import rate_order
 from app.assessment.state import derive_state
 from app.clinical.consensus import (
     Consensus,
@@ -24,6 +23,7 @@ from app.clinical.consensus import (
 )
 from app.clinical.considerations import Consideration, PatientFactors, assess_considerations
 from app.clinical.findings import InputIssue, PatientFindings
+from app.clinical.order_rating import rate_order
 from app.clinical.red_flags import assess_red_flags
 from app.clinical.tristate import Tri, tri_any
 from app.clinical.variants import MatchResult, Question, match

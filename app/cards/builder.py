@@ -15,13 +15,13 @@ from functools import cached_property
 from typing import Any, Literal
 
 from app.assessment.model import Assessment, MriLevelScore, VbqScore
-from app.assessment.orders import OrderRating, pama_for
 from app.cards.prune import prune_empty
 from app.cards.text import md, plural, short_procedure, summary, table
 from app.cds_hooks.catalog import HookName
 from app.cds_hooks.models import Action, Card, CdsResponse, Coding, Link, Source, Suggestion
 from app.clinical.appropriateness import Alternative
 from app.clinical.findings import DraftOrder
+from app.clinical.order_rating import OrderRating, pama_for
 from app.knowledge.card_codes import CardCodes, card_codes
 from app.knowledge.schema import Knowledge
 

@@ -14,7 +14,7 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
-from app.assessment.orders import OrderRating
+from app.clinical.order_rating import OrderRating
 
 log = logging.getLogger("vcf_cds.metrics")
 

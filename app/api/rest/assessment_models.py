@@ -17,12 +17,12 @@ from pydantic import TypeAdapter
 
 from app.api.rest.schemas import MatchOut
 from app.assessment.model import Assessment, EtiologyAssessment, Scores
-from app.assessment.orders import NotRatedReason, OrderRating, PamaRating, Status
 from app.assessment.state import StateInput
 from app.cds_hooks.models import Action, Card
 from app.clinical.appropriateness import Rating
 from app.clinical.considerations import Consideration
 from app.clinical.findings import FindingValue, InputIssue
+from app.clinical.order_rating import NotRatedReason, OrderRating, PamaRating, Status
 from app.clinical.red_flags import RedFlagReport
 from app.clinical.variants import Question
 from app.fhir.coverage import ResourceCoverage
