@@ -14,11 +14,11 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from app.assessment.orders import OrderRating
 from app.assessment.state import DerivedState
 from app.clinical.consensus import Consensus
 from app.clinical.considerations import Consideration
 from app.clinical.findings import InputIssue, PatientFindings
+from app.clinical.order_rating import OrderRating
 from app.clinical.red_flags import RedFlagReport
 from app.clinical.sign_evidence import QualitativeEvidence, SignEvidence
 from app.clinical.variants import MatchResult, Question

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import UTC, date, datetime
-from functools import cache
 from typing import Any
-
-from pydantic import TypeAdapter
 
 from app.assessment import scores as sc
 from app.assessment.index import FindingIndex
@@ -18,8 +14,7 @@ from app.assessment.model import (
     Scores,
     SinsScores,
 )
-from app.assessment.orders import order_json, rate_order
-from app.assessment.state import derive_state, state_inputs_json
+from app.assessment.state import derive_state
 from app.clinical.consensus import (
     Consensus,
     EsccEvidence,
@@ -28,19 +23,15 @@ from app.clinical.consensus import (
 )
 from app.clinical.considerations import Consideration, PatientFactors, assess_considerations
 from app.clinical.findings import InputIssue, PatientFindings
+from app.clinical.order_rating import rate_order
 from app.clinical.red_flags import assess_red_flags
 from app.clinical.tristate import Tri, tri_any
 from app.clinical.variants import MatchResult, Question, match
 from app.knowledge.schema import Knowledge
 
-__all__ = ["Assessment", "assess", "assessment_json"]
+__all__ = ["Assessment", "assess"]
 
-RED_FLAG_CODES = (
-    "unexplained-weight-loss", "immunosuppression", "urinary-infection", "iv-drug-use",
-    "pain-not-improved-conservative", "fever", "significant-trauma", "minor-fall-or-lift",
-    "urinary-retention-or-overflow", "fecal-incontinence-or-sphincter-loss", "saddle-anesthesia",
-    "progressive-motor-weakness", "severe-neurologic-compromise",
-)  # fmt: skip
+HISTORY_OF_CANCER = "history-of-cancer"  # red flag read from the history (seed 003 Appendix 1)
 WORK_UP = (
     "Scores are evidence, not proof: complete the work-up (Variant 2/4 imaging; "
     "image-guided biopsy is May Be Appropriate) before treating as pathological."
@@ -86,12 +77,14 @@ def assess(
         adc=sc.adc_values(idx, k, policies.get("adc_threshold")),
     )
 
-    flags_in: dict[str, Tri] = {c: idx.any_boolean(c)[0] for c in RED_FLAG_CODES}
-    flags_in["history-of-cancer"] = state.malignancy_history
+    # every red flag of the knowledge is a finding code of the same id (tests/assessment), except
+    # the history of cancer, which is the clinical state's malignancy history
+    flags_in: dict[str, Tri] = {f.id: idx.any_boolean(f.id)[0] for f in k.red_flags.flags}
+    flags_in[HISTORY_OF_CANCER] = state.malignancy_history
     # a stated finding or the medication record (closed-world when read): either one known
     # is enough; True wins
     steroid_parts = [
-        idx.any_boolean("prolonged-corticosteroids")[0],
+        flags_in["prolonged-corticosteroids"],
         pf.prolonged_corticosteroids.value,
     ]
     flags_in["prolonged-corticosteroids"] = (
@@ -200,38 +193,4 @@ def match_json(m: MatchResult) -> dict[str, Any]:
             for s in m.statuses
         ],
         "notes": list(m.notes),
-    }
-
-
-@cache
-def _adapter(t: Any) -> TypeAdapter[Any]:
-    return TypeAdapter(t)
-
-
-def _dump(t: Any, value: Any) -> Any:
-    return _adapter(t).dump_python(value, mode="json")
-
-
-def assessment_json(a: Assessment) -> dict[str, Any]:
-    """The assessment body of POST /api/v1/assessments (without cards)."""
-    return {
-        "patient_id": a.findings.patient_id,
-        "clinical_state": state_inputs_json(a.derived),
-        "imaging": match_json(a.matches["imaging"]),
-        "treatment": match_json(a.matches["treatment"]),
-        "orders": [order_json(o) for o in a.orders],
-        "scores": _dump(Scores, a.scores),
-        "etiology_assessment": _dump(EtiologyAssessment, a.etiology_assessment),
-        "red_flags": {
-            "present": [asdict(h) for h in a.red_flags.present],
-            "groups_present": list(a.red_flags.groups_present),
-            "absent": list(a.red_flags.absent),
-            "unknown": list(a.red_flags.unknown),
-            "cauda_equina": a.red_flags.cauda_equina,
-            "source": a.red_flags.source,
-        },
-        "considerations": _dump(tuple[Consideration, ...], a.considerations),
-        "issues": _dump(tuple[InputIssue, ...], a.issues),
-        "knowledge_version": a.knowledge_version,
-        "policies": a.policies,
     }

@@ -8,6 +8,7 @@ PostgreSQL): replaying an entry that is already stored changes nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any, cast
 
 from sqlalchemy import Column, Insert, Table, func, select
@@ -69,28 +70,23 @@ def _clip(value: str | None, column: Column[Any]) -> str | None:
     return value[:length] if value is not None and length else value
 
 
+# entry field -> audit_record column: every field of AuditEntry is stored under its own name
+# but ``status`` (the HTTP status answered), stored as ``status_code``
+ENTRY_COLUMNS: dict[str, str] = {
+    f.name: {"status": "status_code"}.get(f.name, f.name) for f in fields(AuditEntry)
+}
+
+
 def _record_row(e: AuditEntry) -> dict[str, Any]:
-    c = _AUDIT.c
-    return {
-        "consult_id": e.consult_id,
-        "service": _clip(e.service, c.service),
-        "hook": _clip(e.hook, c.hook),
-        "hook_instance": _clip(e.hook_instance, c.hook_instance),
-        "created_at": e.created_at,
-        "latency_ms": e.latency_ms,
-        "knowledge_version": _clip(e.knowledge_version, c.knowledge_version),
-        "policies": e.policies,
-        "input_sha256": e.input_sha256,
-        "patient_hmac": e.patient_hmac,
-        "client_iss": _clip(e.client_iss, c.client_iss),
-        "cards": e.cards,
-        "system_actions": e.system_actions,
-        "orders_rated": e.orders_rated,
-        "orders_unrated": e.orders_unrated,
-        "status_code": e.status,
-        "error": _clip(e.error, c.error),
-        "trace_id": _clip(e.trace_id, c.trace_id),
-    }
+    """The row of one entry; strings are clipped to their column's length except the key
+    ``consult_id``, which is stored as given or not at all."""
+    row: dict[str, Any] = {}
+    for name, column_name in ENTRY_COLUMNS.items():
+        value = getattr(e, name)
+        if isinstance(value, str) and column_name != "consult_id":
+            value = _clip(value, _AUDIT.c[column_name])
+        row[column_name] = value
+    return row
 
 
 def _card_rows(e: AuditEntry) -> list[dict[str, Any]]:

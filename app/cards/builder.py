@@ -15,16 +15,17 @@ from functools import cached_property
 from typing import Any, Literal
 
 from app.assessment.model import Assessment, MriLevelScore, VbqScore
-from app.assessment.orders import OrderRating, pama_for
 from app.cards.prune import prune_empty
 from app.cards.text import md, plural, short_procedure, summary, table
+from app.cds_hooks.catalog import HookName
 from app.cds_hooks.models import Action, Card, CdsResponse, Coding, Link, Source, Suggestion
 from app.clinical.appropriateness import Alternative
 from app.clinical.findings import DraftOrder
+from app.clinical.order_rating import OrderRating, pama_for
 from app.knowledge.card_codes import CardCodes, card_codes
 from app.knowledge.schema import Knowledge
 
-Hook = Literal["order-select", "order-sign", "patient-view", "assessment"]
+Hook = HookName | Literal["assessment"]  # the CDS hooks served, and POST /api/v1/assessments
 # How a swap suggestion changes the draft order (settings.swap_actions)
 SwapActions = Literal["update", "delete-create"]
 # Elements of a draft ServiceRequest that describe the ordered procedure itself: an update to

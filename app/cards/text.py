@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-MAX_SUMMARY = 139
+from app.cds_hooks.card_rules import MAX_SUMMARY_CHARS
+
+MAX_SUMMARY = MAX_SUMMARY_CHARS  # CDS Hooks: summary shorter than 140 characters
 
 _MD_SPECIAL = "\\`*_{}[]<>|#"
 # each special character gets a backslash, a newline becomes a space

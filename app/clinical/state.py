@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 from app.clinical.tristate import Tri, tri_compare
+from app.knowledge.schema import STATE_INPUTS
 
 Etiology = Literal["osteoporotic", "pathological", "unknown"]
 
@@ -33,6 +34,12 @@ class ClinicalState:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+STATE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(ClinicalState))
+TRI_INPUTS: frozenset[str] = frozenset(STATE_FIELDS) - {"etiology"}  # the true/false/null ones
+if STATE_FIELDS != STATE_INPUTS:  # the knowledge schema's list cannot import this type
+    raise RuntimeError(f"knowledge STATE_INPUTS {STATE_INPUTS} != ClinicalState {STATE_FIELDS}")
 
 
 def derive_deformity(

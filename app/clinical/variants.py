@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from app.clinical.state import ClinicalState
+from app.clinical.state import STATE_FIELDS, ClinicalState
 from app.knowledge.schema import Condition, Knowledge, Variant
 
 Status = Literal["matched", "possible", "not_matched"]
@@ -30,12 +30,9 @@ def _is_unknown(state: ClinicalState, name: str) -> bool:
     return value is None or (name == "etiology" and value == "unknown")
 
 
-_STATE_FIELDS = tuple(f.name for f in fields(ClinicalState))
-
-
 def evaluate(cond: Condition, state: ClinicalState) -> bool:
     """Evaluate a condition on a state with no unknown among the inputs it reads."""
-    return _holds(cond, {name: getattr(state, name) for name in _STATE_FIELDS})
+    return _holds(cond, {name: getattr(state, name) for name in STATE_FIELDS})
 
 
 def _holds(cond: Condition, values: Mapping[str, Any]) -> bool:
@@ -58,7 +55,7 @@ class VariantStatus:
 def variant_status(variant: Variant, state: ClinicalState) -> VariantStatus:
     """Enumerate the completions of the unknown inputs the condition reads (at most 2^5 * 2)."""
     unknown = [n for n in variant.condition.inputs() if _is_unknown(state, n)]
-    values = {name: getattr(state, name) for name in _STATE_FIELDS}
+    values = {name: getattr(state, name) for name in STATE_FIELDS}
     if not unknown:  # the one completion is the state itself
         holds = _holds(variant.condition, values)
         return VariantStatus(variant.id, "matched" if holds else "not_matched", ())

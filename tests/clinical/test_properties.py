@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from app.clinical.mri_score import MriSigns, score_mri
 from app.clinical.sins import SinsInput, category_of, score_sins
-from app.clinical.state import ClinicalState
+from app.clinical.state import STATE_FIELDS, TRI_INPUTS, ClinicalState
 from app.clinical.variants import match
 from app.knowledge.loader import default_knowledge
 
@@ -93,19 +93,7 @@ def test_mri_range_contains_every_completion_and_is_tight(values: dict[str, Any]
         )
 
 
-BOOL_INPUTS = [
-    "vcf_present",
-    "vcf_new",
-    "symptomatic",
-    "malignancy_history",
-    "prior_vcf_treatment",
-    "multiple_vcfs",
-    "marrow_edema_or_cleft",
-    "worsening_pain",
-    "deformity",
-    "pulmonary_dysfunction",
-    "mechanical_pain",
-]
+BOOL_INPUTS = [name for name in STATE_FIELDS if name in TRI_INPUTS]  # the state type's
 states = st.builds(
     ClinicalState,
     **{name: st.one_of(st.none(), st.booleans()) for name in BOOL_INPUTS},

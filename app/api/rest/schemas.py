@@ -4,9 +4,22 @@ booleans are strict: only JSON ``true``/``false`` (or ``null``), never ``0``, ``
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationInfo,
+    field_validator,
+    with_config,
+)
+from pydantic_core import PydanticCustomError
+
+from app.clinical.state import TRI_INPUTS, ClinicalState
+from app.clinical.variants import MatchResult
 
 Category = Literal["stable", "potentially_unstable", "unstable"]
 
@@ -135,36 +148,56 @@ class EsccResponse(Versioned):
 # --- ACR -----------------------------------------------------------------------------------
 
 
-class ClinicalStateRequest(Closed):
-    vcf_present: StrictBool | None = None
-    vcf_new: StrictBool | None = None
-    symptomatic: StrictBool | None = None
-    malignancy_history: StrictBool | None = None
-    prior_vcf_treatment: StrictBool | None = None
-    multiple_vcfs: StrictBool | None = None
-    etiology: Literal["osteoporotic", "pathological", "unknown"] = "unknown"
-    marrow_edema_or_cleft: StrictBool | None = None
-    worsening_pain: StrictBool | None = None
-    deformity: StrictBool | None = None
-    pulmonary_dysfunction: StrictBool | None = None
-    mechanical_pain: StrictBool | None = None
+@with_config(ConfigDict(extra="forbid"))
+@dataclass(frozen=True)
+class ClinicalStateRequest(ClinicalState):
+    """The clinical state of clinical-rules 1.1: each input true, false or null (unknown);
+    booleans are strict and unknown fields are rejected."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strict_bool(cls, value: object, info: ValidationInfo) -> object:
+        """The inputs of the state type, JSON ``true``/``false``/``null`` only (never 0/1/"no");
+        etiology is checked by its own type."""
+        if info.field_name in TRI_INPUTS and value is not None and not isinstance(value, bool):
+            raise PydanticCustomError("bool_type", "Input should be a valid boolean")
+        return value
 
 
-class VariantStatusOut(BaseModel):
+@dataclass(frozen=True, slots=True)
+class VariantStatusOut:
     id: int
     status: Literal["matched", "possible", "not_matched"]
-    deciding_inputs: list[str]
+    deciding_inputs: tuple[str, ...]
 
 
-class MatchOut(BaseModel):
-    matched: list[int]
+@dataclass(frozen=True, slots=True)
+class MatchOut:
+    matched: tuple[int, ...]
     primary: int | None
-    possible: list[int]
-    missing: list[str]
+    possible: tuple[int, ...]
+    missing: tuple[str, ...]
     primary_certain: bool
-    precedence: list[int]
-    statuses: list[VariantStatusOut]
-    notes: list[str]
+    precedence: tuple[int, ...]
+    statuses: tuple[VariantStatusOut, ...]
+    notes: tuple[str, ...]
+
+    @classmethod
+    def of(cls, m: MatchResult) -> MatchOut:
+        """The match of one question (clinical-rules 1.3), from already-typed values."""
+        return cls(
+            matched=m.matched,
+            primary=m.primary,
+            possible=m.possible,
+            missing=m.missing,
+            primary_certain=m.primary_certain,
+            precedence=m.precedence,
+            statuses=tuple(
+                VariantStatusOut(id=s.id, status=s.status, deciding_inputs=s.deciding_inputs)
+                for s in m.statuses
+            ),
+            notes=m.notes,
+        )
 
 
 class MatchResponse(Versioned):
