@@ -8,7 +8,7 @@ from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 from app.assessment.index import FindingIndex
-from app.clinical.escc import classify_escc
+from app.clinical.escc import classify_escc, cord_compressed
 from app.clinical.mri_score import MriSigns, score_mri
 from app.clinical.sign_evidence import qualitative_evidence, quantitative_evidence
 from app.clinical.signal_tests import chemical_shift_drop, interpret_adc, interpret_chemical_shift
@@ -64,7 +64,9 @@ def _sources(idx: FindingIndex, codes: tuple[str, ...] | list[str], level: str |
 def mri_scores(idx: FindingIndex, k: Knowledge) -> list[dict[str, Any]]:
     out = []
     for level in idx.levels_with(MRI_CODES.values()):
-        signs = MriSigns(**{f: idx.value(code, level) for f, code in MRI_CODES.items()})  # type: ignore[arg-type]
+        values = {f: idx.value(code, level) for f, code in MRI_CODES.items()}
+        values["cord_compression"] = _cord_compression(idx, k, level)
+        signs = MriSigns(**values)  # type: ignore[arg-type]
         try:
             r = score_mri(signs, k.mri_score)
         except ValueError:
@@ -84,6 +86,22 @@ def mri_scores(idx: FindingIndex, k: Knowledge) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _cord_compression(idx: FindingIndex, k: Knowledge, level: str | None) -> bool | None:
+    """The cord-compression sign at a level composed with the ESCC grade there (grades 2-3 are
+    cord compression), so the MRI score and the ESCC grade never disagree: True if either
+    says so, else the stated sign, else what the grade says."""
+    stated = idx.boolean("cord-compression", level)
+    grade = idx.text("escc-grade", level)
+    by_grade = (
+        cord_compressed(grade, k.thresholds.escc)
+        if grade is not None and grade.strip().lower() in k.thresholds.escc["grades"]
+        else None
+    )
+    if stated is True or by_grade is True:
+        return True
+    return stated if stated is not None else by_grade
 
 
 def sins_scores(

@@ -11,6 +11,7 @@ from app.assessment.index import FindingIndex
 from app.assessment.orders import OrderRating, order_json, rate_order
 from app.assessment.state import DerivedState, derive_state, state_inputs_json
 from app.clinical.considerations import PatientFactors, assess_considerations
+from app.clinical.escc import cord_compressed
 from app.clinical.findings import PatientFindings
 from app.clinical.red_flags import RedFlagReport, assess_red_flags
 from app.clinical.tristate import Tri, tri_any
@@ -41,6 +42,9 @@ class Assessment:
     knowledge_version: str
     policies: dict[str, Any]
     issues: list[dict[str, Any]] = field(default_factory=list)
+    # composed: a stated cord-compression sign at any level or any ESCC grade 2-3 (the value
+    # the treatment considerations and every card read)
+    cord_compression: Tri = None
 
 
 def _age(birth: date | None, today: date) -> float | None:
@@ -94,7 +98,7 @@ def assess(
 
     cord: Tri = tri_any(
         [idx.any_boolean("cord-compression")[0]]
-        + [e["grade"] in ("2", "3") for e in escc]
+        + [cord_compressed(e["grade"], k.thresholds.escc) for e in escc]
         + ([None] if not escc else [])
     )
     deficit_hours = idx.number("neurologic-deficit-hours")
@@ -167,6 +171,7 @@ def assess(
         knowledge_version=k.version,
         policies=policies,
         issues=issues,
+        cord_compression=cord,
     )
 
 

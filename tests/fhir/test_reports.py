@@ -15,7 +15,6 @@ from app.fhir.adapter import read_resources
 from app.fhir.reports import MAX_NARRATIVE_CHARS, MAX_NARRATIVE_REPORTS, TEXT_MARK, quote
 from tests import fhir_builders as builders
 from tests.fhir.make import FINDING, ICD, LOINC, PATIENT, Json, concept, obs
-from tests.hooks.conftest import cards_with
 
 TODAY = date(2024, 6, 1)
 
@@ -285,8 +284,13 @@ def test_text_findings_are_marked_in_assessment_json_and_cards(client: Any) -> N
     assert body["clinical_state"]["multiple_vcfs"]["sources"] == ["Observation/o-mult"]  # coded
     req = builders.hook_request("patient-view", [rep, *others], conditions=osteoporosis)
     cards = client.post("/cds-services/vcf-patient-view", json=req).json()["cards"]
-    [variant] = cards_with({"cards": cards}, "acr-variant-1")
-    assert TEXT_MARK in variant["detail"] and "Acute L1 compression fracture." in variant["detail"]
+    [summary] = cards  # patient-view: one summary card
+    assert summary["extension"]["vcf-cds"]["findings"][0] == {
+        "finding": "acr-imaging-variant",
+        "value": "1",
+    }
+    assert TEXT_MARK in summary["detail"] and "Acute L1 compression fracture." in summary["detail"]
+    assert "DiagnosticReport/" not in summary["detail"]  # the kind of record, not its id
 
 
 json_values = st.recursive(

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from tests.fhir_builders import bundle, condition, draft, hook_request, v1_observations
-from tests.hooks.conftest import cards_with, checked
+from tests.hooks.conftest import cards_with, checked, ext
 
 EHR = "https://ehr.example.org/fhir"
 MRI_WWO = ("72158", "MRI lumbar spine without and with contrast")
@@ -153,8 +153,8 @@ def test_optional_data_unavailable_still_answers_with_missing_data(client: Any) 
     req = hook_request("order-select", v1_observations(), drafts=[draft("s", *MRI_WWO)])
     del req["prefetch"]["conditions"]  # not allow-listed: cannot fetch
     body = checked(client.post("/cds-services/vcf-order-select", json=req))
-    assert "not rated" in order_card(body)["summary"]
-    assert cards_with(body, "missing-data")
+    assert ext(order_card(body))["status"] == "not-rated"
+    assert "malignancy-history" in ext(order_card(body))["missing"]  # named, not guessed
 
 
 def test_unlisted_fhir_server_is_never_called(client: Any) -> None:
@@ -164,7 +164,7 @@ def test_unlisted_fhir_server_is_never_called(client: Any) -> None:
     with respx.mock(assert_all_mocked=True) as mock:
         body = checked(client.post("/cds-services/vcf-order-select", json=req))
         assert not mock.calls
-    assert cards_with(body, "missing-data")
+    assert "malignancy-history" in ext(order_card(body))["missing"]
 
 
 def test_sandbox_oddities_are_tolerated(client: Any) -> None:
@@ -207,9 +207,11 @@ def test_bad_resources_are_skipped_and_reported(client: Any) -> None:
         drafts=[draft("s", *MRI_WWO)],
     )
     body = checked(client.post("/cds-services/vcf-order-select", json=req))
-    assert "Usually Not Appropriate" in order_card(body)["summary"]
-    [missing] = cards_with(body, "missing-data")
-    assert "skipped" in missing["summary"] or "Observation/bad" in missing["detail"]
+    card = order_card(body)
+    assert ext(card)["category"] == "Usually Not Appropriate"
+    assert "1 input skipped or read with a caveat" in card["detail"]  # a count in words
+    locations = [i["location"] for i in ext(card)["issues"]]
+    assert locations == ["prefetch.observations.entry[5].resource"]  # where, machine-readable
 
 
 @pytest.mark.parametrize(
