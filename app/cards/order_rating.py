@@ -167,9 +167,9 @@ class OrderRatingCards:
         if len(orders) == 1:
             o = orders[0]
             text = (
-                f"{o.order.display or 'Draft order'}: not rated ({why(o)})"
-                if o.order.code
-                else f"{o.order.display + ': ' if o.order.display else ''}{why(o).capitalize()}"
+                f"{o.order.display}: {why(o)}"
+                if o.order.display
+                else why(o)[:1].upper() + why(o)[1:]
             )
         else:
             text = f"{plural(len(orders), 'order')} not rated: no code, or not a VCF procedure"

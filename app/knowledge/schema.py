@@ -382,6 +382,20 @@ class Publications(Strict):
     def get(self, pub_id: str) -> Publication:
         return next(p for p in self.publications if p.id == pub_id)
 
+    def reference(self, pub_id: str) -> str:
+        """The full reference as printed, saying what the copy held does not print."""
+        p = self.get(pub_id)
+        parts = [p.authors + "."]
+        if p.title:
+            parts.append(p.title + ".")
+        if p.journal or p.year:
+            parts.append(" ".join(str(x) for x in (p.journal, p.year) if x) + ".")
+        if p.doi:
+            parts.append(f"doi:{p.doi}.")
+        if p.not_printed:
+            parts.append(f"({p.not_printed[0].upper()}{p.not_printed[1:]}.)")
+        return " ".join(parts)
+
 
 CardFamily = Literal["order-rating", "safety", "summary", "scores", "treatment", "missing-data"]
 CARD_HOOKS = ("order-select", "order-sign", "patient-view", "assessment")
@@ -452,6 +466,7 @@ class CardPolicy(Strict):
     source_kinds: dict[str, str]
     citations: dict[str, Citation]
     notes: dict[str, str]
+    topic_publications: dict[str, list[str]]  # explanation page topic -> its references
 
     @model_validator(mode="after")
     def _complete(self) -> CardPolicy:
@@ -523,6 +538,9 @@ class Knowledge(Strict):
         for key, cite in cp.citations.items():
             if cite.publication not in known:
                 raise ValueError(f"card policy citation {key}: unknown publication")
+        for topic, pubs in cp.topic_publications.items():
+            if not set(pubs) <= known:
+                raise ValueError(f"card policy topic_publications {topic}: unknown publication")
         levels = {p.relative_radiation_level for p in self.acr.procedures} - {None}
         if not levels <= set(cp.relative_radiation_levels.labels):
             raise ValueError("every relative radiation level needs a label")
