@@ -195,7 +195,7 @@ def test_sandbox_oddities_are_tolerated(client: Any) -> None:
 
 
 def test_bad_resources_are_skipped_and_reported(client: Any) -> None:
-    observations = [
+    observations: list[Any] = [
         *v1_observations(),
         {"resourceType": "Observation", "id": "bad", "status": "final", "code": "oops"},
         "not even a resource",
