@@ -8,12 +8,13 @@ not rated and the findings that would decide it are named.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from app.clinical.appropriateness import Rating, rate
 from app.clinical.findings import DraftOrder
-from app.clinical.variants import MatchResult
+from app.clinical.variants import MatchResult, Question
 from app.knowledge.schema import Knowledge
 
 PamaRating = Literal["appropriate", "not-appropriate", "no-criteria-apply"]
@@ -26,7 +27,7 @@ NotRatedReason = Literal[
 @dataclass(frozen=True)
 class OrderRating:
     order: DraftOrder
-    question: Literal["imaging", "treatment"] | None
+    question: Question | None
     status: Status
     rating: Rating | None  # under the primary variant
     other_ratings: tuple[Rating, ...]  # under the other matched variants
@@ -37,7 +38,7 @@ class OrderRating:
     pama: PamaRating | None  # None: do not attach a rating (information insufficient)
 
 
-def _question(procedure: str, k: Knowledge) -> Literal["imaging", "treatment"]:
+def _question(procedure: str, k: Knowledge) -> Question:
     kind = next(p.kind for p in k.acr.procedures if p.name == procedure)
     return "treatment" if kind == "treatment" else "imaging"
 
@@ -52,7 +53,7 @@ def pama_for(category: str | None) -> PamaRating:
 
 def rate_order(
     order: DraftOrder,
-    matches: dict[str, MatchResult],
+    matches: Mapping[Question, MatchResult],
     vcf_present: bool | None,
     k: Knowledge,
 ) -> OrderRating:
@@ -104,42 +105,3 @@ def rate_order(
         order, question, "rated", primary_rating, others, (), None, None, (),
         pama_for(primary_rating.category),
     )  # fmt: skip
-
-
-def rating_json(r: Rating) -> dict[str, Any]:
-    return {
-        "variant": r.variant,
-        "category": r.category,
-        "rating_range": list(r.rating_range) if r.rating_range else None,
-        "alternatives": [
-            {
-                "procedure": a.name,
-                "category": a.category,
-                "rating_range": list(a.rating_range),
-                "relative_radiation_level": a.relative_radiation_level,
-            }
-            for a in r.alternatives
-        ],
-    }
-
-
-def order_json(o: OrderRating) -> dict[str, Any]:
-    """One entry of ``orders`` in the assessment (api.md)."""
-    primary = o.rating
-    return {
-        "id": f"{o.order.resource_type}/{o.order.resource_id}",
-        "code": {"system": o.order.code_system, "code": o.order.code, "display": o.order.display},
-        "procedure": o.order.procedure,
-        "question": o.question,
-        "status": o.status,
-        "variant": primary.variant if primary else None,
-        "category": primary.category if primary else None,
-        "rating_range": list(primary.rating_range) if primary and primary.rating_range else None,
-        "alternatives": rating_json(primary)["alternatives"] if primary else [],
-        "other_variants": [rating_json(r) for r in o.other_ratings],
-        "candidates": [rating_json(r) for r in o.candidates],
-        "reason": o.reason,
-        "reason_text": o.reason_text,
-        "missing": list(o.missing),
-        "pama_rating": o.pama,
-    }

@@ -4,10 +4,19 @@ an "unspecified" group and are never merged into a level."""
 
 from __future__ import annotations
 
-from dataclasses import fields
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.assessment.index import FindingIndex
+from app.assessment.model import (
+    AdcValue,
+    ChemicalShiftLevel,
+    EsccGrade,
+    MriLevelScore,
+    SignEvidenceLevel,
+    SinsLevelScore,
+    VbqNotComputed,
+    VbqScore,
+)
 from app.clinical.escc import classify_escc, cord_compressed
 from app.clinical.mri_score import MriSigns, score_mri
 from app.clinical.sign_evidence import qualitative_evidence, quantitative_evidence
@@ -15,9 +24,6 @@ from app.clinical.signal_tests import chemical_shift_drop, interpret_adc, interp
 from app.clinical.sins import SinsInput, SinsResult, derive_collapse, index_level, score_sins
 from app.clinical.vbq import VbqError, compute_vbq
 from app.knowledge.schema import Knowledge
-
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
 
 MRI_CODES = {
     "signal_pattern": "marrow-signal-pattern",
@@ -30,6 +36,7 @@ MRI_CODES = {
     "cord_compression": "cord-compression",
     "paraspinal_mass": "paraspinal-mass",
 }
+_MRI_FINDINGS = tuple(MRI_CODES.values())
 SINS_CODES = ("sins-pain", "sins-lesion", "sins-alignment", "sins-collapse", "sins-posterolateral")
 SINS_MEASURES = ("collapse-percent", "body-involvement-percent")
 EVIDENCE_CODES = (
@@ -45,53 +52,15 @@ QUALITATIVE_CODES = (
 )  # fmt: skip
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def scalar_fields(obj: DataclassInstance) -> dict[str, Any]:
-    """``dataclasses.asdict`` of a dataclass whose fields are all scalars (str, int, float,
-    bool, None): the same keys in the same order, without the recursive deep copy."""
-    names = _FIELD_NAMES.get(type(obj))
-    if names is None:
-        names = _FIELD_NAMES[type(obj)] = tuple(f.name for f in fields(obj))
-    return {name: getattr(obj, name) for name in names}
-
-
-def _sources(idx: FindingIndex, codes: tuple[str, ...] | list[str], level: str | None) -> list[str]:
-    return [s for c in codes for s in idx.sources(c, level)]
-
-
-def mri_scores(idx: FindingIndex, k: Knowledge) -> list[dict[str, Any]]:
-    out = []
-    for level in idx.levels_with(MRI_CODES.values()):
-        values = {f: idx.value(code, level) for f, code in MRI_CODES.items()}
-        values["cord_compression"] = _cord_compression(idx, k, level)
-        signs = MriSigns(**values)  # type: ignore[arg-type]
-        try:
-            r = score_mri(signs, k.mri_score)
-        except ValueError:
-            continue
-        out.append(
-            {
-                "level": level,
-                "total": r.score.total,
-                "min": r.score.min,
-                "max": r.score.max,
-                "cutoff": r.cutoff,
-                "classification": r.classification,
-                "points": r.score.points,
-                "missing": [MRI_CODES[m] for m in r.score.missing],
-                "notes": list(r.notes),
-                "sources": _sources(idx, list(MRI_CODES.values()), level),
-            }
-        )
-    return out
+def _sources(idx: FindingIndex, codes: tuple[str, ...], level: str | None) -> tuple[str, ...]:
+    return tuple(s for c in codes for s in idx.sources(c, level))
 
 
 def _cord_compression(idx: FindingIndex, k: Knowledge, level: str | None) -> bool | None:
-    """The cord-compression sign at a level composed with the ESCC grade there (grades 2-3 are
-    cord compression), so the MRI score and the ESCC grade never disagree: True if either
-    says so, else the stated sign, else what the grade says."""
+    """The cord-compression sign at a level composed with the Bilsky grade there (grades 2-3
+    are cord compression; Montoya-Bordón et al. 2023, ESCC scale of Bilsky et al.), so the MRI
+    score and the ESCC grade never disagree: True if either says so, else the stated sign,
+    else what the grade says."""
     stated = idx.boolean("cord-compression", level)
     grade = idx.text("escc-grade", level)
     by_grade = (
@@ -104,11 +73,38 @@ def _cord_compression(idx: FindingIndex, k: Knowledge, level: str | None) -> boo
     return stated if stated is not None else by_grade
 
 
+def mri_scores(idx: FindingIndex, k: Knowledge) -> tuple[MriLevelScore, ...]:
+    out = []
+    for level in idx.levels_with(MRI_CODES.values()):
+        values = {f: idx.value(code, level) for f, code in MRI_CODES.items()}
+        values["cord_compression"] = _cord_compression(idx, k, level)
+        signs = MriSigns(**values)  # type: ignore[arg-type]
+        try:
+            r = score_mri(signs, k.mri_score)
+        except ValueError:
+            continue
+        out.append(
+            MriLevelScore(
+                level=level,
+                total=r.score.total,
+                min=r.score.min,
+                max=r.score.max,
+                cutoff=r.cutoff,
+                classification=r.classification,
+                points=r.score.points,
+                missing=tuple(MRI_CODES[m] for m in r.score.missing),
+                notes=r.notes,
+                sources=_sources(idx, _MRI_FINDINGS, level),
+            )
+        )
+    return tuple(out)
+
+
 def sins_scores(
     idx: FindingIndex, k: Knowledge, policies: dict[str, Any], mechanical_pain: bool | None
-) -> tuple[list[dict[str, Any]], list[SinsResult], list[str]]:
+) -> tuple[tuple[SinsLevelScore, ...], list[SinsResult], list[str]]:
     results: list[SinsResult] = []
-    out: list[dict[str, Any]] = []
+    out: list[SinsLevelScore] = []
     skipped: list[str] = []
     for level in idx.levels_with(SINS_CODES + SINS_MEASURES):
         if level is None:
@@ -139,24 +135,24 @@ def sins_scores(
             continue
         results.append(r)
         out.append(
-            {
-                "level": r.level,
-                "location_class": r.location_class,
-                "total": r.total,
-                "min": r.score.min,
-                "max": r.score.max,
-                "category": r.category,
-                "possible_categories": list(r.possible_categories),
-                "action": r.action,
-                "points": r.score.points,
-                "missing": [f"sins-{m}" for m in r.score.missing],
-                "sources": _sources(idx, list(SINS_CODES + SINS_MEASURES), level),
-            }
+            SinsLevelScore(
+                level=r.level,
+                location_class=r.location_class,
+                total=r.total,
+                min=r.score.min,
+                max=r.score.max,
+                category=r.category,
+                possible_categories=r.possible_categories,
+                action=r.action,
+                points=r.score.points,
+                missing=tuple(f"sins-{m}" for m in r.score.missing),
+                sources=_sources(idx, SINS_CODES + SINS_MEASURES, level),
+            )
         )
-    return out, results, skipped
+    return tuple(out), results, skipped
 
 
-def escc_grades(idx: FindingIndex, k: Knowledge, policy_1c: str) -> list[dict[str, Any]]:
+def escc_grades(idx: FindingIndex, k: Knowledge, policy_1c: str) -> tuple[EsccGrade, ...]:
     out = []
     for f in idx.all("escc-grade"):
         if not isinstance(f.value, str):
@@ -166,20 +162,20 @@ def escc_grades(idx: FindingIndex, k: Knowledge, policy_1c: str) -> list[dict[st
         except ValueError:
             continue
         out.append(
-            {
-                "level": f.level,
-                "grade": r.grade,
-                "description": r.description,
-                "high_grade": r.high_grade,
-                "policy": dict(r.policy),
-                "implication": r.implication,
-                "sources": list(f.sources),
-            }
+            EsccGrade(
+                level=f.level,
+                grade=r.grade,
+                description=r.description,
+                high_grade=r.high_grade,
+                policy=dict(r.policy),
+                implication=r.implication,
+                sources=f.sources,
+            )
         )
-    return out
+    return tuple(out)
 
 
-def vbq_score(idx: FindingIndex, k: Knowledge) -> dict[str, Any] | None:
+def vbq_score(idx: FindingIndex, k: Knowledge) -> VbqScore | VbqNotComputed | None:
     cfg = k.thresholds.vbq
     signals = {lv: idx.number("vbq-signal", lv) for lv in cfg["vertebral_levels"]}
     if all(v is None for v in signals.values()):
@@ -189,29 +185,29 @@ def vbq_score(idx: FindingIndex, k: Knowledge) -> dict[str, Any] | None:
     )
     csf = idx.number("csf-signal", csf_level) if csf_level else idx.number("csf-signal")
     sources = (
-        _sources(idx, ["vbq-signal"], None)
-        + [s for lv in cfg["vertebral_levels"] for s in idx.sources("vbq-signal", lv)]
-        + list(idx.sources("csf-signal", csf_level))
+        _sources(idx, ("vbq-signal",), None)
+        + tuple(s for lv in cfg["vertebral_levels"] for s in idx.sources("vbq-signal", lv))
+        + tuple(idx.sources("csf-signal", csf_level))
     )
     try:
         r = compute_vbq(signals, csf, cfg, idx.number("field-strength"))
     except VbqError as exc:
-        return {
-            "vbq": None,
-            "error": str(exc),
-            "missing": ["csf-signal" if exc.field == "csf" else "vbq-signal"],
-            "sources": sources,
-        }
-    return {
-        "vbq": r.vbq,
-        "cutoff": r.cutoff,
-        "elevated_risk": r.elevated_risk,
-        "levels_used": list(r.levels_used),
-        "csf_level": csf_level,
-        "field_strength_t": r.field_strength_t,
-        "note": "VBQ > 3 predicted a new VCF in patients with spinal metastasis (seed 002).",
-        "sources": sources,
-    }
+        return VbqNotComputed(
+            vbq=None,
+            error=str(exc),
+            missing=("csf-signal" if exc.field == "csf" else "vbq-signal",),
+            sources=sources,
+        )
+    return VbqScore(
+        vbq=r.vbq,
+        cutoff=r.cutoff,
+        elevated_risk=r.elevated_risk,
+        levels_used=r.levels_used,
+        csf_level=csf_level,
+        field_strength_t=r.field_strength_t,
+        note="VBQ > 3 predicted a new VCF in patients with spinal metastasis (seed 002).",
+        sources=sources,
+    )
 
 
 def _compression_degree(idx: FindingIndex, level: str | None) -> str | None:
@@ -227,7 +223,7 @@ def _compression_degree(idx: FindingIndex, level: str | None) -> str | None:
     return "I" if frac < 1 / 3 else ("II" if frac <= 2 / 3 else "III")
 
 
-def sign_evidence(idx: FindingIndex, k: Knowledge) -> list[dict[str, Any]]:
+def sign_evidence(idx: FindingIndex, k: Knowledge) -> tuple[SignEvidenceLevel, ...]:
     out = []
     for level in idx.levels_with(EVIDENCE_CODES + QUALITATIVE_CODES):
         observed: dict[str, Any] = {s.id: idx.value(s.id, level) for s in k.sign_evidence.signs}
@@ -245,23 +241,17 @@ def sign_evidence(idx: FindingIndex, k: Knowledge) -> list[dict[str, Any]]:
         qual_obs["posterior-border-convex"] = None if border is None else border == "convex"
         qual = qualitative_evidence(qual_obs, k.sign_evidence)
         if rows or qual:
-            out.append(
-                {
-                    "level": level,
-                    "seed_001": [scalar_fields(r) for r in rows],
-                    "seed_004_table_1": [scalar_fields(q) for q in qual],
-                }
-            )
-    return out
+            out.append(SignEvidenceLevel(level, tuple(rows), tuple(qual)))
+    return tuple(out)
 
 
-def chemical_shift(idx: FindingIndex, k: Knowledge) -> list[dict[str, Any]]:
+def chemical_shift(idx: FindingIndex, k: Knowledge) -> tuple[ChemicalShiftLevel, ...]:
     out = []
     cfg = k.thresholds.chemical_shift
     for level in idx.levels_with(("chemical-shift-drop", "in-phase-signal", "out-of-phase-signal")):
         drop = idx.number("chemical-shift-drop", level)
         srcs = _sources(
-            idx, ["chemical-shift-drop", "in-phase-signal", "out-of-phase-signal"], level
+            idx, ("chemical-shift-drop", "in-phase-signal", "out-of-phase-signal"), level
         )
         if drop is None:
             ip, op = idx.number("in-phase-signal", level), idx.number("out-of-phase-signal", level)
@@ -269,19 +259,25 @@ def chemical_shift(idx: FindingIndex, k: Knowledge) -> list[dict[str, Any]]:
                 continue
             drop = chemical_shift_drop(ip, op)
         r = interpret_chemical_shift(drop, cfg)
-        out.append({"level": level, **scalar_fields(r), "sources": srcs})
-    return out
+        out.append(
+            ChemicalShiftLevel(
+                level, r.drop_percent, r.cutoff_percent, r.interpretation, r.source, srcs
+            )
+        )
+    return tuple(out)
 
 
-def adc_values(idx: FindingIndex, k: Knowledge, threshold: float | None) -> list[dict[str, Any]]:
+def adc_values(idx: FindingIndex, k: Knowledge, threshold: float | None) -> tuple[AdcValue, ...]:
     out = []
     for f in idx.all("adc"):
         value = idx.number("adc", f.level)
         if value is None:
             continue
         r = interpret_adc(value, threshold, k.thresholds.adc)
-        out.append({"level": f.level, **scalar_fields(r), "sources": list(f.sources)})
-    return out
+        out.append(
+            AdcValue(f.level, r.value, r.unit, r.threshold, r.interpretation, r.note, f.sources)
+        )
+    return tuple(out)
 
 
 def sins_index(results: list[SinsResult]) -> str | None:

@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 from app.assessment import scores as sc
 from app.assessment.index import FindingIndex
-from app.assessment.orders import OrderRating, order_json, rate_order
-from app.assessment.state import DerivedState, derive_state, state_inputs_json
-from app.clinical.considerations import PatientFactors, assess_considerations
-from app.clinical.escc import cord_compressed
-from app.clinical.findings import PatientFindings
-from app.clinical.red_flags import RedFlagReport, assess_red_flags
+from app.assessment.model import (
+    Assessment,
+    EtiologyAssessment,
+    MriLevelScore,
+    Scores,
+    SinsScores,
+)
+from app.assessment.orders import rate_order
+from app.assessment.state import derive_state
+from app.clinical.consensus import (
+    Consensus,
+    EsccEvidence,
+    compose_cord_compression,
+    compose_etiology,
+)
+from app.clinical.considerations import Consideration, PatientFactors, assess_considerations
+from app.clinical.findings import InputIssue, PatientFindings
+from app.clinical.red_flags import assess_red_flags
 from app.clinical.tristate import Tri, tri_any
-from app.clinical.variants import MatchResult, match
+from app.clinical.variants import MatchResult, Question, match
 from app.knowledge.schema import Knowledge
+
+__all__ = ["Assessment", "assess"]
 
 RED_FLAG_CODES = (
     "unexplained-weight-loss", "immunosuppression", "urinary-infection", "iv-drug-use",
@@ -24,27 +37,10 @@ RED_FLAG_CODES = (
     "urinary-retention-or-overflow", "fecal-incontinence-or-sphincter-loss", "saddle-anesthesia",
     "progressive-motor-weakness", "severe-neurologic-compromise",
 )  # fmt: skip
-
-
-@dataclass
-class Assessment:
-    """Everything derived for one patient and its draft orders."""
-
-    findings: PatientFindings
-    derived: DerivedState
-    matches: dict[str, MatchResult]
-    orders: list[OrderRating]
-    scores: dict[str, Any]
-    sins_index_category: str | None
-    red_flags: RedFlagReport
-    considerations: list[dict[str, Any]]
-    etiology_assessment: dict[str, Any]
-    knowledge_version: str
-    policies: dict[str, Any]
-    issues: list[dict[str, Any]] = field(default_factory=list)
-    # composed: a stated cord-compression sign at any level or any ESCC grade 2-3 (the value
-    # the treatment considerations and every card read)
-    cord_compression: Tri = None
+WORK_UP = (
+    "Scores are evidence, not proof: complete the work-up (Variant 2/4 imaging; "
+    "image-guided biopsy is May Be Appropriate) before treating as pathological."
+)
 
 
 def _age(birth: date | None, today: date) -> float | None:
@@ -64,22 +60,27 @@ def assess(
     idx = FindingIndex(pf.findings)
     derived = derive_state(pf, idx, k.thresholds.deformity, policies, now)
     state = derived.state
-    matches = {"imaging": match(state, k, "imaging"), "treatment": match(state, k, "treatment")}
+    matches: dict[Question, MatchResult] = {
+        "imaging": match(state, k, "imaging"),
+        "treatment": match(state, k, "treatment"),
+    }
 
-    sins_json, sins_results, sins_skipped = sc.sins_scores(idx, k, policies, state.mechanical_pain)
+    sins_levels, sins_results, sins_skipped = sc.sins_scores(
+        idx, k, policies, state.mechanical_pain
+    )
     index_level = sc.sins_index(sins_results)
     index_result = next((r for r in sins_results if r.level == index_level), None)
     escc = sc.escc_grades(idx, k, policies["escc_1c"])
     mri = sc.mri_scores(idx, k)
-    scores: dict[str, Any] = {
-        "mri_malignancy": mri,
-        "sins": {"levels": sins_json, "index_level": index_level},
-        "escc": escc,
-        "vbq": sc.vbq_score(idx, k),
-        "sign_evidence": sc.sign_evidence(idx, k),
-        "chemical_shift": sc.chemical_shift(idx, k),
-        "adc": sc.adc_values(idx, k, policies.get("adc_threshold")),
-    }
+    scores = Scores(
+        mri_malignancy=mri,
+        sins=SinsScores(sins_levels, index_level),
+        escc=escc,
+        vbq=sc.vbq_score(idx, k),
+        sign_evidence=sc.sign_evidence(idx, k),
+        chemical_shift=sc.chemical_shift(idx, k),
+        adc=sc.adc_values(idx, k, policies.get("adc_threshold")),
+    )
 
     flags_in: dict[str, Tri] = {c: idx.any_boolean(c)[0] for c in RED_FLAG_CODES}
     flags_in["history-of-cancer"] = state.malignancy_history
@@ -96,11 +97,14 @@ def assess(
     )
     red_flags = assess_red_flags(flags_in, k.red_flags)
 
-    cord: Tri = tri_any(
-        [idx.any_boolean("cord-compression")[0]]
-        + [cord_compressed(e["grade"], k.thresholds.escc) for e in escc]
-        + ([None] if not escc else [])
+    stated_cord, stated_cord_sources = idx.any_boolean("cord-compression")
+    cord_compression = compose_cord_compression(
+        stated_cord,
+        stated_cord_sources,
+        [EsccEvidence(e.level, e.grade, e.sources) for e in escc],
+        k.thresholds.escc["high_grade"],
     )
+    cord = cord_compression.value
     deficit_hours = idx.number("neurologic-deficit-hours")
     deficit: Tri = tri_any(
         [
@@ -122,42 +126,31 @@ def assess(
         neurologic_deficit=deficit,
         neurologic_deficit_hours=deficit_hours,
     )
-    considerations: list[dict[str, Any]] = []
+    considerations: tuple[Consideration, ...] = ()
     if state.etiology == "pathological" or 9 in matches["treatment"].possible:
-        considerations = [asdict(c) for c in assess_considerations(factors, k.considerations)]
+        considerations = tuple(assess_considerations(factors, k.considerations))
 
-    orders = [rate_order(o, matches, state.vcf_present, k) for o in pf.orders]
+    orders = tuple(rate_order(o, matches, state.vcf_present, k) for o in pf.orders)
 
-    suspicious = [m for m in mri if m["classification"] == "suggests_malignant"]
-    etiology_assessment: dict[str, Any] = {
-        "etiology": state.etiology,
-        "suspected_pathological": False,
-    }
-    if state.etiology == "unknown" and suspicious:
-        etiology_assessment = {
-            "etiology": "unknown",
-            "suspected_pathological": True,
-            "basis": [
-                f"MRI malignancy score {m['min']}-{m['max']} (cutoff 4) at "
-                f"{m['level'] or 'an unspecified level'}"
-                for m in suspicious
-            ],
-            "recommendation": (
-                "Scores are evidence, not proof: complete the work-up (Variant 2/4 imaging; "
-                "image-guided biopsy is May Be Appropriate) before treating as pathological."
-            ),
-        }
-    issues = [sc.scalar_fields(i) for i in pf.issues] + [
-        {"severity": "warning", "location": "findings", "message": m} for m in sins_skipped
+    suspicious = [m for m in mri if m.suggests_malignant]
+    documented = derived.inputs["etiology"]
+    etiology = compose_etiology(
+        state.etiology,
+        documented.sources,
+        derived.etiology_conflict,
+        [m.sources for m in suspicious],
+    )
+    consensus = Consensus(cord_compression, etiology, index_level)
+    etiology_assessment = _etiology_assessment(
+        state.etiology, etiology.suspected_pathological, suspicious
+    )
+    issues = [
+        *pf.issues,
+        *(InputIssue("warning", "findings", m) for m in sins_skipped),
     ]
     if derived.etiology_conflict:
-        issues.append(
-            {
-                "severity": "warning",
-                "location": "etiology",
-                "message": derived.inputs["etiology"].note or "conflicting etiology",
-            }
-        )
+        message = documented.note or "conflicting etiology"
+        issues.append(InputIssue("warning", "etiology", message))
     return Assessment(
         findings=pf,
         derived=derived,
@@ -168,11 +161,26 @@ def assess(
         red_flags=red_flags,
         considerations=considerations,
         etiology_assessment=etiology_assessment,
+        consensus=consensus,
         knowledge_version=k.version,
         policies=policies,
-        issues=issues,
-        cord_compression=cord,
+        issues=tuple(issues),
     )
+
+
+def _etiology_assessment(
+    documented: str, suspected: bool, suspicious: list[MriLevelScore]
+) -> EtiologyAssessment:
+    """``etiology_assessment`` (clinical-rules 1.4): the work-up while only scores suggest
+    malignancy."""
+    if not suspected:
+        return EtiologyAssessment(documented, False)
+    basis = tuple(
+        f"MRI malignancy score {m.min}-{m.max} (cutoff {m.cutoff}) at "
+        f"{m.level or 'an unspecified level'}"
+        for m in suspicious
+    )
+    return EtiologyAssessment("unknown", True, basis, WORK_UP)
 
 
 def match_json(m: MatchResult) -> dict[str, Any]:
@@ -188,29 +196,4 @@ def match_json(m: MatchResult) -> dict[str, Any]:
             for s in m.statuses
         ],
         "notes": list(m.notes),
-    }
-
-
-def assessment_json(a: Assessment) -> dict[str, Any]:
-    """The assessment body of POST /api/v1/assessments (without cards)."""
-    return {
-        "patient_id": a.findings.patient_id,
-        "clinical_state": state_inputs_json(a.derived),
-        "imaging": match_json(a.matches["imaging"]),
-        "treatment": match_json(a.matches["treatment"]),
-        "orders": [order_json(o) for o in a.orders],
-        "scores": a.scores,
-        "etiology_assessment": a.etiology_assessment,
-        "red_flags": {
-            "present": [asdict(h) for h in a.red_flags.present],
-            "groups_present": list(a.red_flags.groups_present),
-            "absent": list(a.red_flags.absent),
-            "unknown": list(a.red_flags.unknown),
-            "cauda_equina": a.red_flags.cauda_equina,
-            "source": a.red_flags.source,
-        },
-        "considerations": a.considerations,
-        "issues": a.issues,
-        "knowledge_version": a.knowledge_version,
-        "policies": a.policies,
     }

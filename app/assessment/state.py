@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from app.assessment.index import FindingIndex
 from app.clinical.findings import PatientFindings
@@ -19,9 +21,12 @@ from app.clinical.tristate import Tri, tri_any
 
 @dataclass(frozen=True)
 class StateInput:
+    """One clinical-state input: its value (true/false/null, or the etiology), the records it
+    rests on and a note when the value needed explaining (omitted from JSON when there is none)."""
+
     value: Tri | str
     sources: tuple[str, ...]
-    note: str | None = None
+    note: Annotated[str | None, Field(exclude_if=lambda v: not v)] = None
 
 
 @dataclass(frozen=True)
@@ -187,17 +192,6 @@ def _deformity(idx: FindingIndex, cfg: dict[str, Any]) -> StateInput:
     ]
     value = derive_deformity(parts[0][0], parts[1][0], parts[2][0], parts[3][0], cfg)
     return StateInput(value, tuple(s for p in parts for s in p[1]))
-
-
-def state_inputs_json(derived: DerivedState) -> dict[str, dict[str, Any]]:
-    """``clinical_state`` of the assessment: value (true/false/null or etiology) and sources."""
-    out: dict[str, dict[str, Any]] = {}
-    for name, inp in derived.inputs.items():
-        entry: dict[str, Any] = {"value": inp.value, "sources": list(inp.sources)}
-        if inp.note:
-            entry["note"] = inp.note
-        out[name] = entry
-    return out
 
 
 def etiology_of(derived: DerivedState) -> Etiology:

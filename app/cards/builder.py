@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from app.assessment.model import Assessment
 from app.assessment.orders import OrderRating
-from app.assessment.service import Assessment
 from app.cards.kit import CardContext, CardKit, CodingFor, Hook, SwapActions
 from app.cards.order_rating import OrderRatingCards
 from app.cards.safety import safety_card

@@ -10,9 +10,8 @@ check that no two cards of one response disagree without matching strings.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from app.assessment.service import Assessment
+from app.assessment.model import Assessment, SignEvidenceLevel, VbqScore
 from app.clinical.escc import cord_compressed
 from app.clinical.severity import CriticalFinding, EsccAtLevel, critical_findings
 from app.clinical.tristate import Tri
@@ -73,7 +72,7 @@ class CardFacts:
     vbq: Vbq | None
     red_flags: tuple[tuple[str, tuple[str, ...]], ...]  # (label, groups) of present flags
     critical: tuple[CriticalFinding, ...]
-    sign_evidence: tuple[dict[str, Any], ...]
+    sign_evidence: tuple[SignEvidenceLevel, ...]
 
 
 def _score_text(total: int | None, lo: int, hi: int) -> str:
@@ -81,52 +80,51 @@ def _score_text(total: int | None, lo: int, hi: int) -> str:
 
 
 def card_facts(a: Assessment, k: Knowledge) -> CardFacts:
-    """The one reading of an assessment that all cards share."""
+    """The one reading of an assessment that all cards share: the composed values come from
+    ``Assessment.consensus`` (app/clinical/consensus.py), computed once per assessment."""
     esc = k.thresholds.escc
     escc = tuple(
         Escc(
-            e["level"],
-            e["grade"],
-            e["description"],
-            bool(e["high_grade"]),
-            cord_compressed(e["grade"], esc),
-            e["implication"],
+            e.level,
+            e.grade,
+            e.description,
+            e.high_grade,
+            cord_compressed(e.grade, esc),
+            e.implication,
         )
-        for e in a.scores["escc"]
+        for e in a.scores.escc
     )
-    sins_json = a.scores["sins"]
-    index_level = sins_json["index_level"]
-    idx = next((s for s in sins_json["levels"] if s["level"] == index_level), None)
+    index_level = a.consensus.index_level
+    idx = next((s for s in a.scores.sins.levels if s.level == index_level), None)
     sins = (
         Sins(
-            idx["level"],
-            _score_text(idx["total"], idx["min"], idx["max"]),
-            idx["category"],
-            tuple(idx["possible_categories"]),
-            idx["action"],
-            dict(idx["points"]),
-            tuple(idx["missing"]),
+            idx.level,
+            _score_text(idx.total, idx.min, idx.max),
+            idx.category,
+            tuple(idx.possible_categories),
+            idx.action,
+            dict(idx.points),
+            tuple(idx.missing),
         )
         if idx is not None
         else None
     )
     mri = tuple(
         Mri(
-            m["level"],
-            _score_text(m["total"], m["min"], m["max"]),
-            m["cutoff"],
-            m["classification"],
-            dict(m["points"]),
-            m["points"].get("fluid_cleft") not in (None, 0),
-            "contrast_enhancement" not in m["missing"]
-            and "contrast-enhancement" not in m["missing"],
+            m.level,
+            _score_text(m.total, m.min, m.max),
+            m.cutoff,
+            m.classification,
+            dict(m.points),
+            m.points.get("fluid_cleft") not in (None, 0),
+            "contrast-enhancement" not in m.missing,
         )
-        for m in a.scores["mri_malignancy"]
+        for m in a.scores.mri_malignancy
     )
-    v = a.scores["vbq"]
+    v = a.scores.vbq
     vbq = (
-        Vbq(float(v["vbq"]), float(v["cutoff"]), bool(v["elevated_risk"]), tuple(v["levels_used"]))
-        if v and v.get("vbq") is not None
+        Vbq(v.vbq, v.cutoff, v.elevated_risk, tuple(v.levels_used))
+        if isinstance(v, VbqScore)
         else None
     )
     red = tuple((h.label, tuple(h.groups)) for h in a.red_flags.present)
@@ -135,18 +133,19 @@ def card_facts(a: Assessment, k: Knowledge) -> CardFacts:
         [EsccAtLevel(e.level, e.grade, e.high_grade) for e in escc],
         (sins.level, sins.category, sins.score) if sins else None,
     )
+    etiology = a.consensus.etiology
     return CardFacts(
-        cord_compression=a.cord_compression,
+        cord_compression=a.consensus.cord_compression.value,
         escc=escc,
-        etiology=a.derived.state.etiology,
-        suspected_pathological=bool(a.etiology_assessment.get("suspected_pathological")),
+        etiology=etiology.value,
+        suspected_pathological=etiology.suspected_pathological,
         index_level=index_level,
         sins=sins,
         mri=mri,
         vbq=vbq,
         red_flags=red,
         critical=tuple(critical),
-        sign_evidence=tuple(a.scores["sign_evidence"]),
+        sign_evidence=a.scores.sign_evidence,
     )
 
 

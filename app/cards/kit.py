@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
 
+from app.assessment.model import Assessment
 from app.assessment.orders import OrderRating
-from app.assessment.service import Assessment
 from app.cards.facts import EXTENSION_KEY, CardFacts, Stated, card_facts
 from app.cards.text import md, summary, table
 from app.cds_hooks.models import Card, Coding, Link, Source

@@ -10,6 +10,7 @@ from app.assessment.orders import OrderRating
 from app.cards.facts import Stated
 from app.cards.kit import CardKit
 from app.cards.text import md, plural
+from app.clinical.findings import InputIssue
 from app.clinical.severity import is_urgent
 
 
@@ -88,13 +89,13 @@ def scores_section(kit: CardKit, stated: Stated) -> str:
             f"({md(', '.join(v.levels_used))}; {kit.cite('vbq')})"
         )
     for ev in f.sign_evidence:
-        favour_m = sum(1 for r in ev["seed_001"] if r["favours"] == "malignant") + sum(
-            1 for q in ev["seed_004_table_1"] if q["favours"] == "metastatic"
+        favour_m = sum(1 for r in ev.seed_001 if r.favours == "malignant") + sum(
+            1 for q in ev.seed_004_table_1 if q.favours == "metastatic"
         )
-        favour_b = sum(1 for r in ev["seed_001"] if r["favours"] == "benign") + sum(
-            1 for q in ev["seed_004_table_1"] if q["favours"] == "osteoporotic"
+        favour_b = sum(1 for r in ev.seed_001 if r.favours == "benign") + sum(
+            1 for q in ev.seed_004_table_1 if q.favours == "osteoporotic"
         )
-        where = ev["level"] or "an unspecified level"
+        where = ev.level or "an unspecified level"
         lines.append(
             f"- **Sign evidence** at {md(where)}: {plural(favour_m, 'sign')} favour malignant, "
             f"{favour_b} benign. {kit.policy.notes['ratios']} ({kit.cite('sign-evidence')}; "
@@ -121,12 +122,12 @@ def treatment_section(kit: CardKit, stated: Stated) -> str:
     for c in kit.a.considerations:
         # met: nothing more to say; otherwise the criteria that are not met or unknown
         crit = "; ".join(
-            criterion_text(kit, x["id"], x["label"], x["status"])
-            for x in c["criteria"]
-            if c["status"] != "met" and x["status"] != "met"
+            criterion_text(kit, x.id, x.label, x.status)
+            for x in c.criteria
+            if c.status != "met" and x.status != "met"
         )
-        status = kit.label("consideration-status", c["status"])
-        rows.append(f"- {md(c['label'])}: **{status}**" + (f" ({md(crit)})" if crit else ""))
+        status = kit.label("consideration-status", c.status)
+        rows.append(f"- {md(c.label)}: **{status}**" + (f" ({md(crit)})" if crit else ""))
     return (
         f"\n\n**Treatment considerations, pathological VCF** ({kit.cite('treatment')})\n\n"
         + "\n".join(rows)
@@ -157,8 +158,8 @@ def missing_section(kit: CardKit, missing: list[str], stated: Stated) -> str:
     return out + issues_line(kit)
 
 
-def _problems(kit: CardKit) -> list[dict[str, Any]]:
-    return [i for i in kit.a.issues if i["severity"] in ("error", "warning")]
+def _problems(kit: CardKit) -> list[InputIssue]:
+    return [i for i in kit.a.issues if i.severity in ("error", "warning")]
 
 
 def issues_line(kit: CardKit) -> str:
@@ -178,4 +179,4 @@ def issues(kit: CardKit) -> dict[str, Any]:
     problems = _problems(kit)[:20]
     if not problems:
         return {}
-    return {"issues": [{"location": i["location"], "message": i["message"]} for i in problems]}
+    return {"issues": [{"location": i.location, "message": i.message} for i in problems]}

@@ -36,16 +36,6 @@ class ResourceCoverage:
     ignored: list[dict[str, str]] = field(default_factory=list)  # location, reason
     unmapped: list[tuple[str, str]] = field(default_factory=list)  # (system, code)
 
-    def json(self) -> dict[str, Any]:
-        return {
-            "resource": self.resource,
-            "contributed": [
-                {"input": c.input, "level": c.level, "value": c.value} for c in self.contributed
-            ],
-            "ignored": self.ignored,
-            "unmapped_codings": [{"system": s, "code": c} for s, c in self.unmapped],
-        }
-
 
 def _owner(location: str, labels: set[str]) -> str:
     """``Observation/a.valueQuantity`` / ``Observation/a#component[1]`` -> ``Observation/a``

@@ -193,12 +193,10 @@ def test_ecog_from_loinc_89247_1(value: dict[str, Any], expected: int | None) ->
 def test_ecog_feeds_the_performance_status_criterion(knowledge: Knowledge) -> None:
     pf = read(ecog("e1", valueInteger=3), condition("c-path", "M84.58XA"))
     a = assess(pf, knowledge, POLICIES)
-    crit = [
-        c for c in a.considerations for x in c["criteria"] if x["id"] == "good-performance-status"
-    ]
+    crit = [c for c in a.considerations for x in c.criteria if x.id == "good-performance-status"]
     assert crit, a.considerations
-    [good] = [x for x in crit[0]["criteria"] if x["id"] == "good-performance-status"]
-    assert good["status"] == "not_met"
+    [good] = [x for x in crit[0].criteria if x.id == "good-performance-status"]
+    assert good.status == "not_met"
 
 
 # --- Conditions ----------------------------------------------------------------------------------
@@ -251,5 +249,5 @@ def test_age_from_birth_date_feeds_the_surgery_criterion(knowledge: Knowledge) -
     young = read({"resourceType": "Patient", "id": PATIENT, "birthDate": "1970-01-01"},
                  condition("c-path", "M84.58XA"))  # fmt: skip
     a = assess(young, knowledge, POLICIES)
-    rows = [x for c in a.considerations for x in c["criteria"] if x["id"] == "age-lt-65"]
-    assert rows and rows[0]["status"] == "met"
+    rows = [x for c in a.considerations for x in c.criteria if x.id == "age-lt-65"]
+    assert rows and rows[0].status == "met"

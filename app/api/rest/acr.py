@@ -12,29 +12,12 @@ from app.api.rest.schemas import (
     MatchResponse,
     ProcedureOut,
     VariantOut,
-    VariantStatusOut,
 )
 from app.clinical.state import ClinicalState
-from app.clinical.variants import MatchResult, match
+from app.clinical.variants import match
 from app.knowledge.schema import Knowledge, Variant
 
 router = APIRouter(prefix="/acr", tags=["acr"])
-
-
-def match_out(result: MatchResult) -> MatchOut:
-    return MatchOut(
-        matched=list(result.matched),
-        primary=result.primary,
-        possible=list(result.possible),
-        missing=list(result.missing),
-        primary_certain=result.primary_certain,
-        precedence=list(result.precedence),
-        statuses=[
-            VariantStatusOut(id=s.id, status=s.status, deciding_inputs=list(s.deciding_inputs))
-            for s in result.statuses
-        ],
-        notes=list(result.notes),
-    )
 
 
 def variant_out(variant: Variant, knowledge: Knowledge) -> VariantOut:
@@ -67,8 +50,8 @@ def acr_match(
     """Match the clinical state to the imaging (1-4) and treatment (5-9) variants."""
     state = ClinicalState(**body.model_dump())
     return MatchResponse(
-        imaging=match_out(match(state, knowledge, "imaging")),
-        treatment=match_out(match(state, knowledge, "treatment")),
+        imaging=MatchOut.of(match(state, knowledge, "imaging")),
+        treatment=MatchOut.of(match(state, knowledge, "treatment")),
         policies=settings.policies(),
         knowledge_version=knowledge.version,
     )

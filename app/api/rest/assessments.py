@@ -12,7 +12,7 @@ from app.api.deps import KnowledgeDep, SettingsDep
 from app.api.errors import operation_outcome
 from app.api.limits import OFFLOAD_BYTES, json_depth, json_depth_yielding, unicode_problem
 from app.api.offload import off_loop
-from app.assessment.service import assessment_json
+from app.api.rest.assessment_models import AssessmentResponse, assessment_body, dump_coverage
 from app.audit.setup import patient_id_of, submit_decision
 from app.cds_hooks.bundle_json import TooManyEntries, loads_bundle
 from app.cds_hooks.models import dump_response
@@ -97,7 +97,10 @@ _BODY: dict[str, Any] = {
     "/assessments",
     openapi_extra=_BODY,
     responses={
-        200: {"description": "The assessment (api.md) and the cards the CDS hook would return"},
+        200: {
+            "description": "The assessment (api.md) and the cards the CDS hook would return",
+            "model": AssessmentResponse,
+        },
         400: {"description": "Not a FHIR Bundle: OperationOutcome naming the field"},
         413: {"description": "More entries or draft ServiceRequests than the limits"},
         401: {"description": "Client authentication failed (bare 401)"},
@@ -178,9 +181,9 @@ async def create_assessment(
         settings=settings,
     )
     response = await off_loop(request, dump_response, decision.response)
-    out = assessment_json(decision.assessment)
+    out = assessment_body(decision.assessment)
     out["consult_id"] = decision.consult_id
-    out["coverage"] = [c.json() for c in decision.coverage]
+    out["coverage"] = dump_coverage(decision.coverage)
     if (metrics := app_metrics(request.app)) is not None:
         metrics.observe_unmapped(u for c in decision.coverage for u in c.unmapped)
     out["cards"] = response["cards"]

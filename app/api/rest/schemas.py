@@ -4,9 +4,12 @@ booleans are strict: only JSON ``true``/``false`` (or ``null``), never ``0``, ``
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from app.clinical.variants import MatchResult
 
 Category = Literal["stable", "potentially_unstable", "unstable"]
 
@@ -150,21 +153,40 @@ class ClinicalStateRequest(Closed):
     mechanical_pain: StrictBool | None = None
 
 
-class VariantStatusOut(BaseModel):
+@dataclass(frozen=True, slots=True)
+class VariantStatusOut:
     id: int
     status: Literal["matched", "possible", "not_matched"]
-    deciding_inputs: list[str]
+    deciding_inputs: tuple[str, ...]
 
 
-class MatchOut(BaseModel):
-    matched: list[int]
+@dataclass(frozen=True, slots=True)
+class MatchOut:
+    matched: tuple[int, ...]
     primary: int | None
-    possible: list[int]
-    missing: list[str]
+    possible: tuple[int, ...]
+    missing: tuple[str, ...]
     primary_certain: bool
-    precedence: list[int]
-    statuses: list[VariantStatusOut]
-    notes: list[str]
+    precedence: tuple[int, ...]
+    statuses: tuple[VariantStatusOut, ...]
+    notes: tuple[str, ...]
+
+    @classmethod
+    def of(cls, m: MatchResult) -> MatchOut:
+        """The match of one question (clinical-rules 1.3), from already-typed values."""
+        return cls(
+            matched=m.matched,
+            primary=m.primary,
+            possible=m.possible,
+            missing=m.missing,
+            primary_certain=m.primary_certain,
+            precedence=m.precedence,
+            statuses=tuple(
+                VariantStatusOut(id=s.id, status=s.status, deciding_inputs=s.deciding_inputs)
+                for s in m.statuses
+            ),
+            notes=m.notes,
+        )
 
 
 class MatchResponse(Versioned):
