@@ -35,9 +35,11 @@ def _line(kit: CardKit, c: CriticalFinding, stated: Stated) -> tuple[str, str]:
     stated.add("sins-category", c.level, s.category)
     stated.add("sins-index-level", None, s.level)
     action = s.action or ""
+    cat = next(x for x in kit.k.sins.categories if x.id == s.category)
+    band = f"{cat.range[0]}-{cat.range[1]} {kit.label('sins-category', cat.id)}"
     return (
         f"unstable spine{where} (SINS {c.detail}) - {action.lower()}",
-        f"- **Unstable spine{md(where)}:** SINS {md(c.detail)} (13-18 unstable). {md(action)} "
+        f"- **Unstable spine{md(where)}:** SINS {md(c.detail)} ({band}). {md(action)} "
         f"({kit.cite(c.citation)}).",
     )
 

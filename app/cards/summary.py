@@ -35,21 +35,22 @@ def summary_card(kit: CardKit) -> Card:
         stated.add(f"acr-{question}-variant", None, v.id)
         best = [p.name for p in v.procedures if p.category == "Usually Appropriate"]
         words = kit.label("question", question)
-        heads.append(
-            f"{words.capitalize()}: "
-            + " or ".join(short_procedure(b) for b in best)
-            + f" (ACR Variant {v.id}{'' if m.primary_certain else ', provisional'})"
+        names = [short_procedure(b) for b in best]
+        shown = (
+            " or ".join(names) if len(names) <= 2 else f"{names[0]}, {names[1]} (+{len(names) - 2})"
         )
-        radiation = {p.name: p.relative_radiation_level for p in kit.k.acr.procedures}
-        detail += (
-            f"**{words.capitalize()} - ACR Variant {v.id}:** {md(v.title)}\n\n"
-            + table(
+        provisional = "" if m.primary_certain else ", provisional"
+        heads.append(f"{words.capitalize()} (ACR Variant {v.id}{provisional}): {shown}")
+        detail += f"**{words.capitalize()} - ACR Variant {v.id}:** {md(v.title)}\n\n"
+        if question == "imaging":  # relative radiation levels are given for imaging only
+            radiation = {p.name: p.relative_radiation_level for p in kit.k.acr.procedures}
+            detail += table(
                 ["Usually appropriate", "Relative radiation level"],
                 [[b, kit.radiation(radiation.get(b))] for b in best],
             )
-            + "\n**Deciding findings:**\n\n"
-            + kit.findings_table(v.condition.inputs(), stated)
-        )
+        else:
+            detail += "Usually appropriate: " + "; ".join(md(b) for b in best) + ".\n"
+        detail += "\n**Deciding findings:**\n\n" + kit.findings_table(v.condition.inputs(), stated)
         others = [n for n in m.matched if n != v.id]
         if others:
             detail += "\nAlso matched: " + ", ".join(f"Variant {n}" for n in others) + "."

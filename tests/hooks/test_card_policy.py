@@ -40,8 +40,8 @@ METASTATIC_T12 = [
     obs("m7", "contrast-enhancement", True, "T12"), obs("m9", "paraspinal-mass", True, "T12"),
     obs("q1", "vbq-signal", 320, "L1"), obs("q2", "vbq-signal", 300, "L2"),
     obs("q3", "vbq-signal", 340, "L3"), obs("q4", "vbq-signal", 310, "L4"), obs("q5", "csf-signal", 100, "L3"),
-    obs("l", "life-expectancy", 12), obs("g", "ecog", 1), obs("vm", "visceral-metastases", "few"),
-    obs("h", "tumor-histology", "lung-nsclc"), obs("n", "compression-levels", 1),
+    obs("l", "life-expectancy", 12, unit="mo"), obs("g", "ecog", 1), obs("vm", "visceral-metastases", "few"),
+    obs("h", "tumor-histology", "other"), obs("n", "compression-levels", 1),
 ]  # fmt: skip
 
 
@@ -53,6 +53,7 @@ def test_fully_documented_metastatic_vcf_patient_view_at_most_three_cards(client
     assert (family(safety), family(summary)) == ("safety", "summary")
     assert safety["indicator"] == "critical"
     assert ext(safety)["critical"] == ["high-grade-escc", "unstable-spine"]
+    assert "issues" not in ext(summary) and "missing" not in ext(summary)  # fully documented
     # scores, treatment and evidence are sections of the summary, not cards of their own
     for section in ("**SINS** 16 at T12", "**ESCC** grade 2", "**MRI malignancy score** 7 at T12"):
         assert section in summary["detail"], section
