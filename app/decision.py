@@ -62,6 +62,7 @@ def decide(
         selections=selections,
         mirror_system_actions=settings.mirror_system_actions,
         swap_actions=settings.swap_actions,
+        smart_app_enabled=getattr(settings, "smart_app_enabled", True),
     )
     response = CardBuilder(knowledge, ctx, coding_for).build(assessment)
     return Decision(consult_id, assessment, response, resources, draft_orders)

@@ -17,7 +17,7 @@ from app.assessment.model import (
     VbqNotComputed,
     VbqScore,
 )
-from app.clinical.escc import classify_escc
+from app.clinical.escc import classify_escc, cord_compressed
 from app.clinical.mri_score import MriSigns, score_mri
 from app.clinical.sign_evidence import qualitative_evidence, quantitative_evidence
 from app.clinical.signal_tests import chemical_shift_drop, interpret_adc, interpret_chemical_shift
@@ -56,10 +56,29 @@ def _sources(idx: FindingIndex, codes: tuple[str, ...], level: str | None) -> tu
     return tuple(s for c in codes for s in idx.sources(c, level))
 
 
+def _cord_compression(idx: FindingIndex, k: Knowledge, level: str | None) -> bool | None:
+    """The cord-compression sign at a level composed with the Bilsky grade there (grades 2-3
+    are cord compression; Montoya-Bordón et al. 2023, ESCC scale of Bilsky et al.), so the MRI
+    score and the ESCC grade never disagree: True if either says so, else the stated sign,
+    else what the grade says."""
+    stated = idx.boolean("cord-compression", level)
+    grade = idx.text("escc-grade", level)
+    by_grade = (
+        cord_compressed(grade, k.thresholds.escc)
+        if grade is not None and grade.strip().lower() in k.thresholds.escc["grades"]
+        else None
+    )
+    if stated is True or by_grade is True:
+        return True
+    return stated if stated is not None else by_grade
+
+
 def mri_scores(idx: FindingIndex, k: Knowledge) -> tuple[MriLevelScore, ...]:
     out = []
     for level in idx.levels_with(MRI_CODES.values()):
-        signs = MriSigns(**{f: idx.value(code, level) for f, code in MRI_CODES.items()})  # type: ignore[arg-type]
+        values = {f: idx.value(code, level) for f, code in MRI_CODES.items()}
+        values["cord_compression"] = _cord_compression(idx, k, level)
+        signs = MriSigns(**values)  # type: ignore[arg-type]
         try:
             r = score_mri(signs, k.mri_score)
         except ValueError:

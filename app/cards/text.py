@@ -43,3 +43,10 @@ def table(headers: list[str], rows: Sequence[Sequence[object]]) -> str:
 
 def plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def lower_first(label: str) -> str:
+    """'History of malignancy' -> 'history of malignancy'; 'VCF documented' stays."""
+    if len(label) > 1 and label[1].isupper():
+        return label
+    return label[:1].lower() + label[1:]

@@ -26,3 +26,10 @@ def classify_escc(grade: str, escc: Mapping[str, Any], policy_1c: str = "low") -
     high = g in escc["high_grade"] or (g in escc["policy_dependent"] and policy_1c == "high")
     implication = escc["implication_high"] if high else escc["implication_low"]
     return EsccResult(g, escc["descriptions"][g], high, {"escc_1c": policy_1c}, implication)
+
+
+def cord_compressed(grade: str, escc: Mapping[str, Any]) -> bool:
+    """Whether an ESCC grade means the cord itself is compressed: grades 2 and 3 ("spinal cord
+    compression"); 0-1c describe epidural disease without cord compression (Montoya-Bordón et
+    al. 2023, ESCC scale of Bilsky et al.). Independent of the escc_1c low/high policy."""
+    return grade.strip().lower() in escc["high_grade"]

@@ -49,7 +49,8 @@ class CardCodes(BaseModel):
     def _complete(self) -> CardCodes:
         required = {f"acr-variant-{n}" for n in range(1, 10)} | {
             "order-appropriateness", "mri-malignancy-score", "sign-evidence", "sins", "escc",
-            "vbq", "red-flags", "treatment-considerations", "missing-data",
+            "vbq", "red-flags", "treatment-considerations", "missing-data", "patient-summary",
+            "urgent-findings",
         }  # fmt: skip
         if set(self.topics) != required:
             raise ValueError(f"card topics must be exactly {sorted(required)} (api.md)")

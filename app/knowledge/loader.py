@@ -24,6 +24,8 @@ _FILES = {
     "sign_evidence": "sign_evidence.json",
     "red_flags": "red_flags.json",
     "considerations": "considerations.json",
+    "publications": "publications.json",
+    "card_policy": "card_policy.json",
 }
 
 

@@ -350,6 +350,149 @@ class ConsiderationsKnowledge(Strict):
     medical_management: dict[str, Any]
 
 
+# --- publications and card policy ------------------------------------------------------------
+
+
+class Publication(Strict):
+    """A source as printed in the copy held; what the copy does not print stays empty."""
+
+    id: str
+    short: str
+    authors: str
+    title: str | None
+    journal: str | None
+    year: int | None
+    doi: str | None
+    not_printed: str | None
+    acr_content: bool
+
+
+class Publications(Strict):
+    name: Literal["publications"]
+    source: str
+    publications: list[Publication]
+
+    @model_validator(mode="after")
+    def _unique(self) -> Publications:
+        ids = [p.id for p in self.publications]
+        if len(set(ids)) != len(ids):
+            raise ValueError("duplicate publication ids")
+        return self
+
+    def get(self, pub_id: str) -> Publication:
+        return next(p for p in self.publications if p.id == pub_id)
+
+    def reference(self, pub_id: str) -> str:
+        """The full reference as printed, saying what the copy held does not print."""
+        p = self.get(pub_id)
+        parts = [p.authors + "."]
+        if p.title:
+            parts.append(p.title + ".")
+        if p.journal or p.year:
+            parts.append(" ".join(str(x) for x in (p.journal, p.year) if x) + ".")
+        if p.doi:
+            parts.append(f"doi:{p.doi}.")
+        if p.not_printed:
+            parts.append(f"({p.not_printed[0].upper()}{p.not_printed[1:]}.)")
+        return " ".join(parts)
+
+
+CardFamily = Literal["order-rating", "safety", "summary", "scores", "treatment", "missing-data"]
+CARD_HOOKS = ("order-select", "order-sign", "patient-view", "assessment")
+
+
+class FamilyPolicy(Strict):
+    topic: str | None  # None: shown as a section of the summary, never as a card
+    description: str
+
+
+class MaxCards(Strict):
+    per_draft_order: int = Field(ge=0, le=1)
+    fixed: int = Field(ge=1)
+
+    def limit(self, draft_orders: int) -> int:
+        return self.fixed + self.per_draft_order * draft_orders
+
+
+class HookCardPolicy(Strict):
+    cards: list[CardFamily]
+    max_cards: MaxCards
+    safety_min_indicator: Literal["critical", "warning", "info"]
+    summary_sections: list[Literal["scores", "treatment", "missing-data"]]
+
+    @model_validator(mode="after")
+    def _shape(self) -> HookCardPolicy:
+        if len(set(self.cards)) != len(self.cards):
+            raise ValueError("a family is listed twice")
+        if not set(self.cards) <= {"order-rating", "safety", "summary"}:
+            raise ValueError("only order-rating, safety and summary families are shown as cards")
+        if self.summary_sections and "summary" not in self.cards:
+            raise ValueError("summary_sections need the summary card")
+        if ("order-rating" in self.cards) != (self.max_cards.per_draft_order == 1):
+            raise ValueError("one rating card per draft order exactly when order-rating is shown")
+        return self
+
+
+class Citation(Strict):
+    publication: str
+    where: str
+
+
+class StateInputText(Strict):
+    label: str
+    ask: str
+
+
+class RadiationLevels(Strict):
+    source: str
+    labels: dict[str, str]
+
+
+class CardPolicy(Strict):
+    """Which card families each hook shows, how many cards at most, and every clinician-facing
+    label, citation and note the cards use (validated at start-up, part of the knowledge
+    version)."""
+
+    name: Literal["card-policy"]
+    source: str
+    families: dict[CardFamily, FamilyPolicy]
+    hooks: dict[str, HookCardPolicy]
+    acr_notice: str
+    relative_radiation_levels: RadiationLevels
+    labels: dict[str, dict[str, str]]
+    state_inputs: dict[str, StateInputText]
+    finding_labels: dict[str, str]
+    criteria_phrasing: dict[str, dict[Literal["met", "not_met", "unknown"], str]]
+    source_kinds: dict[str, str]
+    citations: dict[str, Citation]
+    notes: dict[str, str]
+    topic_publications: dict[str, list[str]]  # explanation page topic -> its references
+
+    @model_validator(mode="after")
+    def _complete(self) -> CardPolicy:
+        if set(self.hooks) != set(CARD_HOOKS):
+            raise ValueError(f"card policy needs exactly the hooks {CARD_HOOKS}")
+        if set(self.state_inputs) != set(STATE_INPUTS):
+            raise ValueError("every clinical-state input needs a label and a question")
+        for group in (
+            "sins-category", "mri-classification", "etiology", "consideration-status",
+            "tristate", "cord-compression", "favours", "question", "not-rated",
+        ):  # fmt: skip
+            if group not in self.labels:
+                raise ValueError(f"labels.{group} is missing")
+        for key in ("fluid-cleft", "contrast-enhancement", "work-up", "ratios"):
+            if key not in self.notes:
+                raise ValueError(f"notes.{key} is missing")
+        return self
+
+    def label(self, group: str, value: str | None) -> str:
+        """The human label of an enum value (never the identifier itself)."""
+        labels = self.labels[group]
+        if value is None:
+            return labels.get("unknown", "unknown")
+        return labels.get(value, value.replace("_", " "))
+
+
 class Manifest(Strict):
     knowledge_version: str
     description: str
@@ -369,6 +512,8 @@ class Knowledge(Strict):
     sign_evidence: SignEvidenceKnowledge
     red_flags: RedFlagsKnowledge
     considerations: ConsiderationsKnowledge
+    publications: Publications
+    card_policy: CardPolicy
 
     @model_validator(mode="after")
     def _cross(self) -> Knowledge:
@@ -384,7 +529,23 @@ class Knowledge(Strict):
             expected = sorted(v.id for v in self.acr.variants if v.question == question)
             if sorted(policies.get(key, [])) != expected:
                 raise ValueError(f"policy {key} must order exactly the {question} variants")
+        self._cross_card_policy()
         return self
+
+    def _cross_card_policy(self) -> None:
+        cp = self.card_policy
+        known = {p.id for p in self.publications.publications}
+        for key, cite in cp.citations.items():
+            if cite.publication not in known:
+                raise ValueError(f"card policy citation {key}: unknown publication")
+        for topic, pubs in cp.topic_publications.items():
+            if not set(pubs) <= known:
+                raise ValueError(f"card policy topic_publications {topic}: unknown publication")
+        levels = {p.relative_radiation_level for p in self.acr.procedures} - {None}
+        if not levels <= set(cp.relative_radiation_levels.labels):
+            raise ValueError("every relative radiation level needs a label")
+        if set(cp.labels["sins-category"]) != {c.id for c in self.sins.categories}:
+            raise ValueError("every SINS category needs a label")
 
     def variant(self, n: int) -> Variant | None:
         return next((v for v in self.acr.variants if v.id == n), None)

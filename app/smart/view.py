@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from app.assessment.orders import OrderRating
 from app.assessment.service import Assessment
 from app.clinical.findings import InputIssue
+from app.clinical.order_rating import OrderRating
 from app.clinical.variants import MatchResult, VariantStatus
 from app.fhir.codes import code_tables
 from app.knowledge.schema import Condition, Knowledge

@@ -48,7 +48,9 @@ def post(client: Any, resources: list[dict[str, Any]], **wrapped: Any) -> dict[s
 
 
 def missing_card(out: dict[str, Any]) -> dict[str, Any] | None:
-    cards = [c for c in out["cards"] if c["source"]["topic"]["code"] == "missing-data"]
+    """The summary card when it lists missing findings (issue 9: what is missing is a section
+    of the one summary card, its codes in the machine-readable part)."""
+    cards = [c for c in out["cards"] if "missing" in c["extension"]["vcf-cds"]]
     return cards[0] if cards else None
 
 
@@ -59,7 +61,7 @@ def test_one_level_without_a_complete_list_is_unknown_and_asked_once(client: Any
     out = post(client, [patient(), *symptomatic_new_vcf()])
     assert out["clinical_state"]["multiple_vcfs"]["value"] is None
     card = missing_card(out)
-    assert card is not None
+    assert card is not None and "multiple-vcfs" in card["extension"]["vcf-cds"]["missing"]
     assert card["detail"].count("How many vertebrae are fractured?") == 1
 
 

@@ -7,12 +7,12 @@ from dataclasses import fields
 from typing import Any, get_args
 
 import pytest
-from app.db.audit_repo import ENTRY_COLUMNS
 from pydantic import TypeAdapter, ValidationError
 
 from app.api.rest.audit import AuditRecordOut
 from app.api.rest.schemas import ClinicalStateRequest
 from app.assessment.service import HISTORY_OF_CANCER
+from app.audit.repo import ENTRY_COLUMNS
 from app.cards.builder import Hook
 from app.cards.text import MAX_SUMMARY, summary
 from app.cds_hooks.card_rules import MAX_SUMMARY_CHARS

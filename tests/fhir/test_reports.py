@@ -26,7 +26,6 @@ from tests.fhir_builders import (
     obs,
     patient,
 )
-from tests.hooks.conftest import cards_with
 
 TODAY = date(2024, 6, 1)
 
@@ -288,8 +287,13 @@ def test_text_findings_are_marked_in_assessment_json_and_cards(client: Any) -> N
     assert body["clinical_state"]["multiple_vcfs"]["sources"] == ["Observation/o-mult"]  # coded
     req = hook_request("patient-view", [rep, *others], conditions=osteoporosis)
     cards = client.post("/cds-services/vcf-patient-view", json=req).json()["cards"]
-    [variant] = cards_with({"cards": cards}, "acr-variant-1")
-    assert TEXT_MARK in variant["detail"] and "Acute L1 compression fracture." in variant["detail"]
+    [summary] = cards  # patient-view: one summary card
+    assert summary["extension"]["vcf-cds"]["findings"][0] == {
+        "finding": "acr-imaging-variant",
+        "value": "1",
+    }
+    assert TEXT_MARK in summary["detail"] and "Acute L1 compression fracture." in summary["detail"]
+    assert "DiagnosticReport/" not in summary["detail"]  # the kind of record, not its id
 
 
 json_values = st.recursive(

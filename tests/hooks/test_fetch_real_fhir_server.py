@@ -11,7 +11,12 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from tests.fhir_builders import condition, hook_request, obs, patient, procedure
-from tests.hooks.conftest import cards_with, checked, order_select_fetching_everything
+from tests.hooks.conftest import (
+    cards_with,
+    checked,
+    ext,
+    order_select_fetching_everything,
+)
 from tests.support.fhir_server import run_fhir_server, seed_resources
 
 
@@ -37,7 +42,7 @@ def test_order_select_fetches_everything_from_the_fhir_server(
     body = order_select_fetching_everything(fhir_base, settings)
     [card] = cards_with(body, "order-appropriateness")
     # fetched: VCF at L3, new, symptomatic, Conditions read with no malignancy -> Variant 1
-    assert "Usually Not Appropriate" in card["summary"] and "Variant 1" in card["summary"]
+    assert (ext(card)["category"], ext(card)["variant"]) == ("Usually Not Appropriate", 1)
     [update] = card["suggestions"][0]["actions"]  # one update of the draft (Argonaut PAMA)
     assert update["resource"]["id"] == "sr1"
     assert update["resource"]["code"]["coding"][0]["code"] == "72148"

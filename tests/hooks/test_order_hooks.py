@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.fhir_builders import condition, draft, hook_request, obs, procedure, v1_observations
-from tests.hooks.conftest import cards_with, checked
+from tests.hooks.conftest import cards_of, cards_with, checked, ext, rating_card, stated
 
 PAMA = "http://fhir.org/argonaut/Extension/pama-rating"
 CONSULT = "http://fhir.org/argonaut/Extension/pama-rating-consult-id"
@@ -46,7 +46,7 @@ def test_v1_contrast_mri_is_usually_not_appropriate_with_swaps(post_hook: Any) -
     body = checked(post_hook("vcf-order-select", req))
     [card] = cards_with(body, "order-appropriateness")
     assert card["indicator"] == "warning"
-    assert "Usually Not Appropriate" in card["summary"] and "Variant 1" in card["summary"]
+    assert (ext(card)["category"], ext(card)["variant"]) == ("Usually Not Appropriate", 1)
     assert card["selectionBehavior"] == "at-most-one"
     assert all(r["display"] for r in card["overrideReasons"])
     labels = [s["label"] for s in card["suggestions"]]
@@ -69,7 +69,8 @@ def test_v1_contrast_mri_is_usually_not_appropriate_with_swaps(post_hook: Any) -
     [second] = card["suggestions"][1]["actions"]
     assert second["type"] == "update" and second["resource"]["id"] == "sr1"
     assert second["resource"]["code"]["coding"][0]["code"] == CT_WO_LUMBAR
-    assert "ServiceRequest/sr1" in card["detail"]
+    assert ext(card)["order"] == "ServiceRequest/sr1"  # the id in the machine-readable part
+    assert [link["type"] for link in card["links"]] == ["absolute", "smart"]
     # the rating of the draft as ordered is unchanged
     assert rating_of(body, "ServiceRequest/sr1") == {
         "pama-rating": "not-appropriate",
@@ -139,7 +140,7 @@ def test_v2_malignancy_history_contrast_mri_usually_appropriate(post_hook: Any) 
     )  # fmt: skip
     body = checked(post_hook("vcf-order-select", req))
     [card] = cards_with(body, "order-appropriateness")
-    assert card["indicator"] == "info" and "Variant 2" in card["summary"]
+    assert card["indicator"] == "info" and ext(card)["variant"] == 2
     assert "suggestions" not in card
     assert rating_of(body, "ServiceRequest/sr2") == {
         "pama-rating": "appropriate",
@@ -154,7 +155,8 @@ def test_v2_contrast_only_mri_disagreement_rated_5(post_hook: Any) -> None:
     )  # fmt: skip
     body = checked(post_hook("vcf-order-select", req))
     [card] = cards_with(body, "order-appropriateness")
-    assert "May Be Appropriate (Disagreement) (5-5)" in card["summary"]
+    assert ext(card)["category"] == "May Be Appropriate (Disagreement)"
+    assert ext(card)["rating"] == [5, 5]
     assert card["indicator"] == "info" and len(card["suggestions"]) == 3
     assert rating_of(body, "ServiceRequest/sr3")["appropriateness-score"] == "uncertain"
 
@@ -166,11 +168,15 @@ def test_v3_prior_vertebroplasty_order_sign_rates_every_draft(post_hook: Any) ->
         drafts=[draft("sr4", "72133", "CT lumbar spine without and with contrast"), draft("sr5", "71046", "Chest x-ray")],
     )  # fmt: skip
     body = checked(post_hook("vcf-order-sign", req))
-    cards = cards_with(body, "order-appropriateness")
-    rated = next(c for c in cards if "Variant 3" in c["summary"])
-    assert "Usually Not Appropriate" in rated["summary"] and rated["indicator"] == "warning"
-    unknown = next(c for c in cards if "not rated" in c["summary"])
-    assert "ServiceRequest/sr5" in unknown["detail"]
+    rated = rating_card(body, "ServiceRequest/sr4")
+    assert (ext(rated)["variant"], ext(rated)["category"]) == (3, "Usually Not Appropriate")
+    assert rated["indicator"] == "warning"
+    [unknown] = [c for c in cards_of(body, "order-rating") if "orders" in ext(c)]
+    assert ext(unknown) | {"consultId": "-"} == {
+        "family": "order-rating", "consultId": "-", "orders": ["ServiceRequest/sr5"],
+        "status": "not-rated",
+    }  # fmt: skip
+    assert "Chest x-ray" in unknown["summary"] and len(body["cards"]) == 2
     assert rating_of(body, "ServiceRequest/sr4")["pama-rating"] == "not-appropriate"
     assert rating_of(body, "ServiceRequest/sr5") == {}  # unrelated order: nothing attached
 
@@ -185,7 +191,11 @@ def test_v4_asymptomatic_with_malignancy_bone_scan_may_be_appropriate(post_hook:
     )
     body = checked(post_hook("vcf-order-select", req))
     [card] = cards_with(body, "order-appropriateness")
-    assert "May Be Appropriate (4-6) under ACR Variant 4" in card["summary"]
+    assert (ext(card)["category"], ext(card)["rating"], ext(card)["variant"]) == (
+        "May Be Appropriate",
+        [4, 6],
+        4,
+    )
     assert card["indicator"] == "info" and len(card["suggestions"]) == 3
 
 
@@ -197,7 +207,8 @@ def test_order_select_looks_at_selections_only(post_hook: Any) -> None:
     )  # fmt: skip
     body = checked(post_hook("vcf-order-select", req))
     [card] = cards_with(body, "order-appropriateness")
-    assert "Usually Appropriate" in card["summary"] and "ServiceRequest/sr8" in card["detail"]
+    assert ext(card)["category"] == "Usually Appropriate"
+    assert ext(card)["order"] == "ServiceRequest/sr8"
     assert rating_of(body, "ServiceRequest/sr7") == {}
 
 
@@ -231,9 +242,7 @@ def test_treatment_variants(
     )
     body = checked(post_hook("vcf-order-sign", req))
     [card] = cards_with(body, "order-appropriateness")
-    assert f"{category} (" in card["summary"] and f"Variant {variant}" in card["summary"], card[
-        "summary"
-    ]
+    assert (ext(card)["category"], ext(card)["variant"]) == (category, variant)
     if category == "Usually Not Appropriate":
         [s] = card["suggestions"]
         assert "Medical management" in s["label"]
@@ -252,12 +261,21 @@ def test_v9_treatment_order_gets_considerations_and_sins(post_hook: Any) -> None
         drafts=[draft("tx", "22511", "Vertebroplasty")],
     )  # fmt: skip
     body = checked(post_hook("vcf-order-sign", req))
-    [sins] = cards_with(body, "sins")
+    # order-sign: the rating of the order plus ONE critical safety card (card policy)
+    [safety, rating] = body["cards"]
+    assert safety["indicator"] == "critical"
+    assert ext(safety)["critical"] == ["high-grade-escc", "unstable-spine"]
     # junctional 3 + mechanical 3 + lytic 2 + deformity 2 + gt50 3 + bilateral 3 = 16
-    assert sins["indicator"] == "critical" and "SINS 16 at T12" in sins["summary"]
-    [escc] = cards_with(body, "escc")
-    assert escc["indicator"] == "critical" and "grade 2" in escc["summary"]
-    assert cards_with(body, "treatment-considerations")
+    assert "SINS 16" in safety["summary"]
+    assert stated(safety)[("sins-category", "T12")] == "unstable"
+    assert stated(safety)[("escc-grade", "T12")] == "2"
+    assert stated(safety)[("cord-compression", "T12")] == "present"
+    # the treatment order of a pathological VCF carries the considerations in its detail,
+    # with the same cord compression as the safety card
+    assert ext(rating)["variant"] == 9
+    assert stated(rating)[("etiology", None)] == "pathological"
+    assert stated(rating)[("cord-compression", None)] == "present"
+    assert "Treatment considerations" in rating["detail"]
 
 
 def test_insufficient_information_is_not_rated_and_names_the_gap(post_hook: Any) -> None:
@@ -269,10 +287,12 @@ def test_insufficient_information_is_not_rated_and_names_the_gap(post_hook: Any)
     req["prefetch"]["conditions"] = oo
     body = checked(post_hook("vcf-order-select", req))
     [card] = cards_with(body, "order-appropriateness")
-    assert "not rated" in card["summary"] and "malignancy history" in card["summary"]
+    assert ext(card)["status"] == "not-rated"
+    assert ext(card)["reason"] == "insufficient-information"
+    assert ext(card)["missing"] == ["malignancy-history"]
+    assert stated(card)[("malignancy-history", None)] == "unknown"
     assert rating_of(body, "ServiceRequest/sr9") == {}
-    [missing] = cards_with(body, "missing-data")
-    assert "malignancy history" in missing["summary"]
+    assert len(body["cards"]) == 1  # what is missing is in the rating card, no extra card
 
 
 def test_mirrors_system_actions_for_pre_2_0_clients(settings: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from app.cds_hooks.card_rules import validate_cds_response
@@ -14,7 +15,15 @@ from tests.fhir_builders import (
     patient,
     v1_observations,
 )
-from tests.hooks.conftest import cards_with, checked, topic
+from tests.hooks.conftest import (
+    assert_cards_agree,
+    assert_clinician_language,
+    cards_of,
+    checked,
+    ext,
+    family,
+    stated,
+)
 
 MRI_SIGNS_FIG1 = [
     obs("m1", "marrow-signal-pattern", "diffuse", "L1"),
@@ -32,13 +41,19 @@ MRI_SIGNS_FIG1 = [
 def test_patient_view_recommends_variant_1(client: Any) -> None:
     req = hook_request("patient-view", v1_observations(), conditions=[condition("c", "M81.0")])
     body = checked(client.post("/cds-services/vcf-patient-view", json=req))
-    [card] = cards_with(body, "acr-variant-1")
-    assert card["indicator"] == "info"
+    [card] = body["cards"]  # one summary card, nothing critical
+    assert family(card) == "summary" and card["indicator"] == "info"
+    assert stated(card)[("acr-imaging-variant", None)] == "1"
+    assert stated(card)[("malignancy-history", None)] == "false"
     assert (
         "MRI spine without IV contrast" in card["summary"]
         and "CT spine without IV contrast" in card["summary"]
     )
+    assert "0 mSv" in card["detail"]  # MRI: ACR relative radiation level O
     assert card["links"][0]["url"].endswith("/explain/variants/1")
+    smart = card["links"][1]
+    assert smart["type"] == "smart" and smart["url"].endswith("/app/launch.html")
+    assert json.loads(smart["appContext"]) == {"consultId": ext(card)["consultId"], "orders": []}
     assert "systemActions" not in body
 
 
@@ -54,9 +69,12 @@ def test_patient_view_figure_1_score_and_work_up(client: Any) -> None:
             "/cds-services/vcf-patient-view", json=hook_request("patient-view", observations)
         )
     )
-    [mri] = cards_with(body, "mri-malignancy-score")
-    assert "score 5 at L1" in mri["summary"] and mri["indicator"] == "warning"
-    assert "Work-up" in mri["detail"]
+    [card] = body["cards"]
+    assert card["indicator"] == "warning"  # a malignant-looking score while the cause is unknown
+    assert stated(card)[("mri-classification", "L1")] == "suggests-malignant"
+    assert stated(card)[("cord-compression", "L1")] == "absent"
+    assert "**MRI malignancy score** 5 at L1" in card["detail"] and "Work-up" in card["detail"]
+    assert "Treatment considerations" not in card["detail"]  # the cause is not established
 
 
 def test_red_flags_cauda_equina_is_critical(client: Any) -> None:
@@ -72,8 +90,10 @@ def test_red_flags_cauda_equina_is_critical(client: Any) -> None:
         drafts=[draft("s", "72148", "MRI L")],
     )
     body = checked(client.post("/cds-services/vcf-order-select", json=req))
-    [card] = cards_with(body, "red-flags")
-    assert card["indicator"] == "critical" and "Saddle" in card["summary"].title()
+    [card] = cards_of(body, "safety")
+    assert card["indicator"] == "critical" and ext(card)["critical"] == ["red-flag"]
+    assert "saddle anesthesia" in card["summary"]
+    assert body["cards"][0] is card  # the most urgent card first
 
 
 def test_assessment_bundle_round_trip_and_same_cards(client: Any) -> None:
@@ -108,7 +128,9 @@ def test_assessment_bundle_round_trip_and_same_cards(client: Any) -> None:
     }
     assert a["knowledge_version"] and a["policies"]["escc_1c"] == "low"
     assert validate_cds_response({"cards": a["cards"], "systemActions": a["system_actions"]}) == []
-    assert [topic(c) for c in a["cards"]].count("order-appropriateness") == 1
+    assert_clinician_language(a["cards"])
+    assert_cards_agree(a["cards"])
+    assert [family(c) for c in a["cards"]] == ["summary", "order-rating"]
 
 
 def test_assessment_without_conditions_leaves_malignancy_unknown_unless_complete(

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from tests.fhir_builders import bundle, condition, draft, hook_request, v1_observations
-from tests.hooks.conftest import cards_with, checked
+from tests.hooks.conftest import cards_with, checked, ext
 
 EHR = "https://ehr.example.org/fhir"
 MRI_WWO = ("72158", "MRI lumbar spine without and with contrast")
@@ -45,7 +45,7 @@ def test_null_prefetch_means_record_read_and_empty(client: Any) -> None:
     req = hook_request("order-select", v1_observations(), drafts=[draft("s", *MRI_WWO)])
     req["prefetch"]["conditions"] = None
     body = checked(client.post("/cds-services/vcf-order-select", json=req))
-    assert "Variant 1" in order_card(body)["summary"]
+    assert ext(order_card(body))["variant"] == 1
 
 
 def test_empty_bundle_prefetch_is_read_and_empty(client: Any) -> None:
@@ -53,7 +53,7 @@ def test_empty_bundle_prefetch_is_read_and_empty(client: Any) -> None:
         "order-select", v1_observations(), conditions=[], drafts=[draft("s", *MRI_WWO)]
     )
     body = checked(client.post("/cds-services/vcf-order-select", json=req))
-    assert "Variant 1" in order_card(body)["summary"]
+    assert ext(order_card(body))["variant"] == 1
 
 
 def test_absent_prefetch_is_fetched_from_fhir_server(fetching_client: Any) -> None:
@@ -73,7 +73,7 @@ def test_absent_prefetch_is_fetched_from_fhir_server(fetching_client: Any) -> No
         )
         body = checked(fetching_client.post("/cds-services/vcf-order-select", json=req))
     assert route.calls.last.request.headers["Authorization"] == "Bearer tok-123"
-    assert "Variant 2" in order_card(body)["summary"]  # prostate cancer history fetched
+    assert ext(order_card(body))["variant"] == 2  # prostate cancer history fetched
 
 
 def test_operation_outcome_prefetch_is_refetched(fetching_client: Any) -> None:
@@ -86,7 +86,7 @@ def test_operation_outcome_prefetch_is_refetched(fetching_client: Any) -> None:
         no_reports(mock)  # the optional diagnosticReports key is fetched too
         mock.get(f"{EHR}/Condition").respond(200, json=bundle([]))
         body = checked(fetching_client.post("/cds-services/vcf-order-select", json=req))
-    assert "Variant 1" in order_card(body)["summary"]
+    assert ext(order_card(body))["variant"] == 1
 
 
 def test_prefetch_not_required_and_never_required_at_all(fetching_client: Any) -> None:
@@ -106,7 +106,7 @@ def test_prefetch_not_required_and_never_required_at_all(fetching_client: Any) -
             200, json=bundle([])
         )
         body = checked(fetching_client.post("/cds-services/vcf-order-select", json=req))
-    assert "Variant 1" in order_card(body)["summary"]
+    assert ext(order_card(body))["variant"] == 1
 
 
 def test_required_data_unavailable_is_412(client: Any) -> None:
@@ -153,8 +153,8 @@ def test_optional_data_unavailable_still_answers_with_missing_data(client: Any) 
     req = hook_request("order-select", v1_observations(), drafts=[draft("s", *MRI_WWO)])
     del req["prefetch"]["conditions"]  # not allow-listed: cannot fetch
     body = checked(client.post("/cds-services/vcf-order-select", json=req))
-    assert "not rated" in order_card(body)["summary"]
-    assert cards_with(body, "missing-data")
+    assert ext(order_card(body))["status"] == "not-rated"
+    assert "malignancy-history" in ext(order_card(body))["missing"]  # named, not guessed
 
 
 def test_unlisted_fhir_server_is_never_called(client: Any) -> None:
@@ -164,7 +164,7 @@ def test_unlisted_fhir_server_is_never_called(client: Any) -> None:
     with respx.mock(assert_all_mocked=True) as mock:
         body = checked(client.post("/cds-services/vcf-order-select", json=req))
         assert not mock.calls
-    assert cards_with(body, "missing-data")
+    assert "malignancy-history" in ext(order_card(body))["missing"]
 
 
 def test_sandbox_oddities_are_tolerated(client: Any) -> None:
@@ -190,7 +190,8 @@ def test_sandbox_oddities_are_tolerated(client: Any) -> None:
     )
     body = checked(r)
     assert any(
-        "Usually Not Appropriate" in c["summary"] for c in cards_with(body, "order-appropriateness")
+        ext(c).get("category") == "Usually Not Appropriate"
+        for c in cards_with(body, "order-appropriateness")
     )
 
 
@@ -207,9 +208,11 @@ def test_bad_resources_are_skipped_and_reported(client: Any) -> None:
         drafts=[draft("s", *MRI_WWO)],
     )
     body = checked(client.post("/cds-services/vcf-order-select", json=req))
-    assert "Usually Not Appropriate" in order_card(body)["summary"]
-    [missing] = cards_with(body, "missing-data")
-    assert "skipped" in missing["summary"] or "Observation/bad" in missing["detail"]
+    card = order_card(body)
+    assert ext(card)["category"] == "Usually Not Appropriate"
+    assert "1 input skipped or read with a caveat" in card["detail"]  # a count in words
+    locations = [i["location"] for i in ext(card)["issues"]]
+    assert locations == ["prefetch.observations.entry[5].resource"]  # where, machine-readable
 
 
 @pytest.mark.parametrize(

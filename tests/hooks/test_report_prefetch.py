@@ -19,7 +19,7 @@ from app.cds_hooks.models import HookRequest
 from app.cds_hooks.prefetch import resolve_prefetch
 from app.main import create_app
 from tests.fhir_builders import PATIENT, bundle, draft, hook_request, obs
-from tests.hooks.conftest import checked
+from tests.hooks.conftest import checked, ext
 
 EHR = "https://ehr.example.org/fhir"
 MRI_WWO = ("72158", "MRI lumbar spine without and with contrast")
@@ -52,9 +52,10 @@ def _cards(body: dict[str, Any]) -> str:
     return _UUID.sub("<uuid>", repr({k: body.get(k) for k in ("cards", "systemActions")}))
 
 
-def order_summary(body: dict[str, Any]) -> str:
+def order_ext(body: dict[str, Any]) -> dict[str, Any]:
+    """The machine-readable part of the one order-rating card."""
     [card] = [c for c in body["cards"] if c["source"]["topic"]["code"] == "order-appropriateness"]
-    return str(card["summary"])
+    return ext(card)
 
 
 def test_absent_reports_change_no_card(client: TestClient) -> None:
@@ -74,8 +75,9 @@ def test_a_prefetched_final_spine_report_is_read(client: TestClient) -> None:
     req["prefetch"]["diagnosticReports"] = bundle([spine_report("Compression fracture of L1.")])
     body = checked(client.post("/cds-services/vcf-order-select", json=req))
     # one fracture and no complete list: not rated; the report lists only L1: Variant 1
-    assert "not rated (more information needed: multiple VCFs)" in order_summary(without)
-    assert "not rated" not in order_summary(body)
+    assert order_ext(without)["status"] == "not-rated"
+    assert order_ext(without)["missing"] == ["multiple-vcfs"]
+    assert order_ext(body)["status"] == "rated"
     assert "/explain/variants/1" in repr(body["cards"])
 
 
@@ -97,7 +99,7 @@ def test_reports_are_fetched_with_the_radiology_category(fetching_client: TestCl
         body = checked(fetching_client.post("/cds-services/vcf-order-select", json=req))
     params = route.calls.last.request.url.params
     assert params["patient"] == PATIENT and params["category"] == "http://loinc.org|LP29684-5"
-    assert "not rated" not in order_summary(body)
+    assert order_ext(body)["status"] == "rated"
 
 
 def test_a_failing_report_fetch_adds_no_card(fetching_client: TestClient) -> None:

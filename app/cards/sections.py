@@ -1,0 +1,182 @@
+"""Markdown sections of the families that patient-view shows inside the summary card
+(scores, treatment considerations, missing data) and that the rating cards borrow. Each
+section reads ``CardFacts`` and records the findings it states."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.cards.facts import Stated
+from app.cards.kit import CardKit
+from app.cards.text import md, plural
+from app.clinical.findings import InputIssue
+from app.clinical.order_rating import OrderRating
+from app.clinical.severity import is_urgent
+
+
+def cord_text(kit: CardKit, value: bool | None) -> str:
+    return kit.label(
+        "cord-compression", "unknown" if value is None else ("present" if value else "absent")
+    )
+
+
+def red_flag_line(kit: CardKit, stated: Stated) -> str:
+    """Red flags that are not critical (the critical ones have their own card)."""
+    others = [label for label, groups in kit.facts.red_flags if not is_urgent(groups)]
+    if not others:
+        return ""
+    return f"\n\n**Red flags:** {md('; '.join(others))} ({kit.cite('red-flags')})."
+
+
+def scores_section(kit: CardKit, stated: Stated) -> str:
+    f = kit.facts
+    lines: list[str] = []
+    if f.sins is not None:
+        s = f.sins
+        category = (
+            kit.label("sins-category", s.category)
+            if s.category
+            else "undetermined ("
+            + " or ".join(kit.label("sins-category", c) for c in s.possible)
+            + ")"
+        )
+        stated.add("sins-category", s.level, s.category)
+        stated.add("sins-index-level", None, s.level)
+        action = f" - {s.action.lower()}" if s.action and s.category not in (None, "stable") else ""
+        parts = ", ".join(f"{k} {'?' if v is None else v}" for k, v in s.points.items())
+        lines.append(
+            f"- **SINS** {s.score} at {md(s.level)} (index level): {category}{action}. "
+            f"Components: {parts}. ({kit.cite('sins')}; index level = highest SINS, "
+            f"{kit.cite('sins-index-level')})"
+        )
+    for e in f.escc:
+        stated.add("escc-grade", e.level, e.grade)
+        grade = "high grade" if e.high_grade else "low grade"
+        lines.append(
+            f"- **ESCC** grade {md(e.grade)} at {md(e.level or 'an unspecified level')}: "
+            f"{md(e.description)} ({grade}). {md(e.implication)} ({kit.cite('escc')})"
+        )
+    if f.escc or any(m.points.get("cord_compression") is not None for m in f.mri):
+        stated.add("cord-compression", None, cord_text(kit, f.cord_compression))
+    signs = {s.id: s.label for s in kit.k.mri_score.signs}
+    for m in f.mri:
+        cls = kit.label("mri-classification", m.classification)
+        stated.add("mri-classification", m.level, m.classification.replace("_", "-"))
+        cord = m.points.get("cord_compression")
+        if cord is not None:
+            stated.add("cord-compression", m.level, "present" if cord else "absent")
+        shown = ", ".join(
+            f"{signs.get(k, k).lower()} {'?' if v is None else v}" for k, v in m.points.items()
+        )
+        notes = ""
+        if m.fluid_cleft:
+            notes += " " + kit.policy.notes["fluid-cleft"]
+        if m.contrast_known:
+            notes += " " + kit.policy.notes["contrast-enhancement"]
+        lines.append(
+            f"- **MRI malignancy score** {m.score} at {md(m.level or 'an unspecified level')} "
+            f"(malignant from {m.cutoff}): {cls}. Signs: {md(shown)}.{notes} "
+            f"({kit.cite('mri-score')})"
+        )
+    if f.suspected_pathological:
+        lines.append(f"- **Work-up:** {kit.policy.notes['work-up']}")
+    if f.vbq is not None:
+        v = f.vbq
+        risk = "elevated risk of a new VCF" if v.elevated else "risk not elevated"
+        stated.add("vbq-elevated", None, v.elevated)
+        lines.append(
+            f"- **VBQ** {v.value} (elevated above {v.cutoff:g}): {risk} "
+            f"({md(', '.join(v.levels_used))}; {kit.cite('vbq')})"
+        )
+    for ev in f.sign_evidence:
+        favour_m = sum(1 for r in ev.seed_001 if r.favours == "malignant") + sum(
+            1 for q in ev.seed_004_table_1 if q.favours == "metastatic"
+        )
+        favour_b = sum(1 for r in ev.seed_001 if r.favours == "benign") + sum(
+            1 for q in ev.seed_004_table_1 if q.favours == "osteoporotic"
+        )
+        where = ev.level or "an unspecified level"
+        lines.append(
+            f"- **Sign evidence** at {md(where)}: {plural(favour_m, 'sign')} favour malignant, "
+            f"{favour_b} benign. {kit.policy.notes['ratios']} ({kit.cite('sign-evidence')}; "
+            f"{kit.cite('sign-evidence-qualitative')})"
+        )
+    return "\n\n**Scores**\n\n" + "\n".join(lines) if lines else ""
+
+
+def criterion_text(kit: CardKit, cid: str, label: str, status: str) -> str:
+    phrasing = kit.policy.criteria_phrasing.get(cid)
+    if phrasing is not None:
+        return phrasing[status]  # type: ignore[index]
+    return f"{label}: {kit.label('consideration-status', status)}"
+
+
+def treatment_section(kit: CardKit, stated: Stated) -> str:
+    """Treatment considerations - only for a pathological VCF (never next to a card that
+    says the cause is unknown)."""
+    if kit.facts.etiology != "pathological" or not kit.a.considerations:
+        return ""
+    stated.add("etiology", None, "pathological")
+    stated.add("cord-compression", None, cord_text(kit, kit.facts.cord_compression))
+    rows = []
+    for c in kit.a.considerations:
+        # met: nothing more to say; otherwise the criteria that are not met or unknown
+        crit = "; ".join(
+            criterion_text(kit, x.id, x.label, x.status)
+            for x in c.criteria
+            if c.status != "met" and x.status != "met"
+        )
+        status = kit.label("consideration-status", c.status)
+        rows.append(f"- {md(c.label)}: **{status}**" + (f" ({md(crit)})" if crit else ""))
+    return (
+        f"\n\n**Treatment considerations, pathological VCF** ({kit.cite('treatment')})\n\n"
+        + "\n".join(rows)
+    )
+
+
+def missing_inputs(kit: CardKit, orders: list[OrderRating]) -> list[str]:
+    """The findings that would change the answer: of the orders, of a variant that is not yet
+    certain, and of the treatment considerations."""
+    missing: list[str] = []
+    for o in orders:
+        missing += [m for m in o.missing if m not in missing]
+    for q in ("imaging", "treatment"):
+        m = kit.a.matches[q]
+        if m.primary is None or not m.primary_certain:
+            missing += [x for x in m.missing if x not in missing]
+    return missing
+
+
+def missing_section(kit: CardKit, missing: list[str], stated: Stated) -> str:
+    out = ""
+    if missing:
+        for m in missing:
+            stated.add(m.replace("_", "-"), None, None)
+        out += "\n\n**What would change the answer**\n\n" + "\n".join(
+            f"- {md(kit.ask(m))}" for m in missing
+        )
+    return out + issues_line(kit)
+
+
+def _problems(kit: CardKit) -> list[InputIssue]:
+    return [i for i in kit.a.issues if i.severity in ("error", "warning")]
+
+
+def issues_line(kit: CardKit) -> str:
+    """How many inputs were skipped or read with a caveat (their locations are resource ids:
+    they go into the machine-readable part and the workspace app)."""
+    problems = _problems(kit)
+    if not problems:
+        return ""
+    return (
+        f"\n\n{plural(len(problems), 'input')} skipped or read with a caveat - the advice may be"
+        " incomplete; the workspace lists them."
+    )
+
+
+def issues(kit: CardKit) -> dict[str, Any]:
+    """The machine-readable list of those inputs (location and message)."""
+    problems = _problems(kit)[:20]
+    if not problems:
+        return {}
+    return {"issues": [{"location": i.location, "message": i.message} for i in problems]}
