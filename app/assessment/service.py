@@ -99,7 +99,7 @@ def assess(
         stated_cord,
         stated_cord_sources,
         [EsccEvidence(e.level, e.grade, e.sources) for e in escc],
-        k.thresholds.escc["high_grade"],
+        k.thresholds.escc.high_grade,
     )
     cord = cord_compression.value
     deficit_hours = idx.number("neurologic-deficit-hours")

@@ -575,14 +575,14 @@ class CardBuilder:
         vbq = a.scores.vbq
         if isinstance(vbq, VbqScore):
             risk = "elevated risk of a new VCF" if vbq.elevated_risk else "not elevated"
-            perf = self.k.thresholds.vbq["performance"]
+            perf = self.k.thresholds.vbq.performance
             levels = ", ".join(vbq.levels_used)
             csf = vbq.csf_level or "level not given"
             detail = (
                 f"VBQ = median T1 signal of {levels} / CSF ({csf}) = {vbq.vbq}.\n\n"
-                f"{md(vbq.note)} Cutoff > {vbq.cutoff}: sensitivity {perf['sensitivity']} %,"
-                f" specificity {perf['specificity']} %, AUC {perf['auc']}; with categorical SINS"
-                f" AUC {perf['combined_with_categorical_sins_auc']}."
+                f"{md(vbq.note)} Cutoff > {vbq.cutoff}: sensitivity {perf.sensitivity} %,"
+                f" specificity {perf.specificity} %, AUC {perf.auc}; with categorical SINS"
+                f" AUC {perf.combined_with_categorical_sins_auc}."
             )
             if vbq.field_strength_t:
                 detail += f" Field strength {vbq.field_strength_t} T."
