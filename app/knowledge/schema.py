@@ -399,15 +399,47 @@ class RedFlagsKnowledge(Strict):
         return self
 
 
+class AblationCriteria(Strict):
+    """seed 003 Variant 9, Percutaneous Ablation Spine."""
+
+    life_expectancy_months_gt: int
+    good_performance_ecog_max: int
+    visceral_metastases_ok: tuple[str, ...]
+    source: str
+    ecog_note: str
+
+
+class ShortCourseRtCriteria(Strict):
+    """seed 003 Variant 9, Radiation Oncology Consultation."""
+
+    radiosensitive_histologies: tuple[str, ...]
+    survival_months_lt: int
+    source: str
+
+
+class DecompressiveSurgeryCriteria(Strict):
+    """seed 003 Variant 9, Surgical Consultation."""
+
+    age_lt: int
+    compression_levels: int
+    deficit_hours_lt: int
+    survival_months_gte: int
+    source: str
+
+
+class Sourced(Strict):
+    source: str
+
+
 class ConsiderationsKnowledge(Strict):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: Literal["treatment-considerations"]
     source: str
-    ablation: dict[str, Any]
-    short_course_rt: dict[str, Any]
-    decompressive_surgery: dict[str, Any]
-    surgery: dict[str, Any]
-    medical_management: dict[str, Any]
+    ablation: AblationCriteria
+    short_course_rt: ShortCourseRtCriteria
+    decompressive_surgery: DecompressiveSurgeryCriteria
+    surgery: Sourced
+    medical_management: Sourced
 
 
 class Manifest(Strict):
