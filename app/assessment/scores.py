@@ -65,7 +65,7 @@ def _cord_compression(idx: FindingIndex, k: Knowledge, level: str | None) -> boo
     grade = idx.text("escc-grade", level)
     by_grade = (
         cord_compressed(grade, k.thresholds.escc)
-        if grade is not None and grade.strip().lower() in k.thresholds.escc["grades"]
+        if grade is not None and grade.strip().lower() in k.thresholds.escc.grades
         else None
     )
     if stated is True or by_grade is True:
@@ -177,16 +177,16 @@ def escc_grades(idx: FindingIndex, k: Knowledge, policy_1c: str) -> tuple[EsccGr
 
 def vbq_score(idx: FindingIndex, k: Knowledge) -> VbqScore | VbqNotComputed | None:
     cfg = k.thresholds.vbq
-    signals = {lv: idx.number("vbq-signal", lv) for lv in cfg["vertebral_levels"]}
+    signals = {lv: idx.number("vbq-signal", lv) for lv in cfg.vertebral_levels}
     if all(v is None for v in signals.values()):
         return None
     csf_level = next(
-        (lv for lv in cfg["csf_levels"] if idx.number("csf-signal", lv) is not None), None
+        (lv for lv in cfg.csf_levels if idx.number("csf-signal", lv) is not None), None
     )
     csf = idx.number("csf-signal", csf_level) if csf_level else idx.number("csf-signal")
     sources = (
         _sources(idx, ("vbq-signal",), None)
-        + tuple(s for lv in cfg["vertebral_levels"] for s in idx.sources("vbq-signal", lv))
+        + tuple(s for lv in cfg.vertebral_levels for s in idx.sources("vbq-signal", lv))
         + tuple(idx.sources("csf-signal", csf_level))
     )
     try:

@@ -99,7 +99,7 @@ def assess(
         stated_cord,
         stated_cord_sources,
         [EsccEvidence(e.level, e.grade, e.sources) for e in escc],
-        k.thresholds.escc["high_grade"],
+        k.thresholds.escc.high_grade,
     )
     cord = cord_compression.value
     deficit_hours = idx.number("neurologic-deficit-hours")
@@ -178,19 +178,3 @@ def _etiology_assessment(
         for m in suspicious
     )
     return EtiologyAssessment("unknown", True, basis, WORK_UP)
-
-
-def match_json(m: MatchResult) -> dict[str, Any]:
-    return {
-        "matched": list(m.matched),
-        "primary": m.primary,
-        "possible": list(m.possible),
-        "missing": list(m.missing),
-        "primary_certain": m.primary_certain,
-        "precedence": list(m.precedence),
-        "statuses": [
-            {"id": s.id, "status": s.status, "deciding_inputs": list(s.deciding_inputs)}
-            for s in m.statuses
-        ],
-        "notes": list(m.notes),
-    }

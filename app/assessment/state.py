@@ -17,6 +17,7 @@ from app.clinical.findings import PatientFindings
 from app.clinical.fracture_count import count_fractures
 from app.clinical.state import STATE_FIELDS, ClinicalState, Etiology, derive_deformity
 from app.clinical.tristate import Tri, tri_any
+from app.knowledge.schema import DeformityThresholds
 
 _STATE_FIELDS = frozenset(STATE_FIELDS)
 
@@ -58,7 +59,7 @@ def _combine_any(*parts: StateInput) -> StateInput:
 def derive_state(
     pf: PatientFindings,
     idx: FindingIndex,
-    knowledge_thresholds: dict[str, Any],
+    deformity_thresholds: DeformityThresholds,
     policies: dict[str, Any],
     now: datetime | None = None,
 ) -> DerivedState:
@@ -114,7 +115,7 @@ def derive_state(
     )
     inputs["worsening_pain"] = _bool(idx, "worsening-pain")
     inputs["pulmonary_dysfunction"] = _bool(idx, "pulmonary-dysfunction")
-    inputs["deformity"] = _deformity(idx, knowledge_thresholds)
+    inputs["deformity"] = _deformity(idx, deformity_thresholds)
 
     mech = _bool(idx, "mechanical-pain")
     if mech.value is None:
@@ -180,7 +181,7 @@ def _etiology(pf: PatientFindings, idx: FindingIndex) -> tuple[StateInput, bool]
     return StateInput("unknown", ()), False
 
 
-def _deformity(idx: FindingIndex, cfg: dict[str, Any]) -> StateInput:
+def _deformity(idx: FindingIndex, cfg: DeformityThresholds) -> StateInput:
     """Spinal deformity (seed 003 Variant 5/8): the largest measurement of each kind."""
 
     def largest(code: str) -> tuple[float | None, tuple[str, ...]]:

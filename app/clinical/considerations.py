@@ -76,21 +76,19 @@ def assess_considerations(f: PatientFactors, k: ConsiderationsKnowledge) -> list
     """Each Variant 9 criterion as met / not met / unknown, and each consideration overall."""
     a, rt, ds = k.ablation, k.short_course_rt, k.decompressive_surgery
     visceral: Tri = (
-        None
-        if f.visceral_metastases is None
-        else f.visceral_metastases in a["visceral_metastases_ok"]
+        None if f.visceral_metastases is None else f.visceral_metastases in a.visceral_metastases_ok
     )
     abl = [
         _crit(
             "life-expectancy-gt-6-months",
-            f"Life expectancy > {a['life_expectancy_months_gt']} months",
-            tri_compare(f.life_expectancy_months, ">", a["life_expectancy_months_gt"]),
+            f"Life expectancy > {a.life_expectancy_months_gt} months",
+            tri_compare(f.life_expectancy_months, ">", a.life_expectancy_months_gt),
             "life-expectancy",
         ),
         _crit(
             "good-performance-status",
-            f"Good performance status (ECOG 0-{a['good_performance_ecog_max']})",
-            tri_compare(f.ecog, "<=", a["good_performance_ecog_max"]),
+            f"Good performance status (ECOG 0-{a.good_performance_ecog_max})",
+            tri_compare(f.ecog, "<=", a.good_performance_ecog_max),
             "ecog",
         ),
         _crit(
@@ -108,7 +106,7 @@ def assess_considerations(f: PatientFactors, k: ConsiderationsKnowledge) -> list
         _crit("stable-vcf", "Stable pathological VCF (SINS 0-6)", _sins_is(f, {"stable"}), "sins"),
     ]
     radiosensitive: Tri = (
-        None if f.tumor_histology is None else f.tumor_histology in rt["radiosensitive_histologies"]
+        None if f.tumor_histology is None else f.tumor_histology in rt.radiosensitive_histologies
     )
     short = [
         _crit(
@@ -119,8 +117,8 @@ def assess_considerations(f: PatientFactors, k: ConsiderationsKnowledge) -> list
         ),
         _crit(
             "survival-lt-3-months",
-            f"Survival < {rt['survival_months_lt']} months",
-            tri_compare(f.life_expectancy_months, "<", rt["survival_months_lt"]),
+            f"Survival < {rt.survival_months_lt} months",
+            tri_compare(f.life_expectancy_months, "<", rt.survival_months_lt),
             "life-expectancy",
         ),
     ]
@@ -134,26 +132,26 @@ def assess_considerations(f: PatientFactors, k: ConsiderationsKnowledge) -> list
         ),
         _crit(
             "age-lt-65",
-            f"Age < {ds['age_lt']} years",
-            tri_compare(f.age_years, "<", ds["age_lt"]),
+            f"Age < {ds.age_lt} years",
+            tri_compare(f.age_years, "<", ds.age_lt),
             "birthDate",
         ),
         _crit(
             "single-level",
             "Single level of compression",
-            tri_compare(f.compression_levels, "==", ds["compression_levels"]),
+            tri_compare(f.compression_levels, "==", ds.compression_levels),
             "compression-levels",
         ),
         _crit(
             "deficit-lt-48-hours",
-            f"Neurologic deficit < {ds['deficit_hours_lt']} hours",
-            tri_compare(f.neurologic_deficit_hours, "<", ds["deficit_hours_lt"]),
+            f"Neurologic deficit < {ds.deficit_hours_lt} hours",
+            tri_compare(f.neurologic_deficit_hours, "<", ds.deficit_hours_lt),
             "neurologic-deficit-hours",
         ),
         _crit(
             "survival-gte-3-months",
-            f"Predicted survival >= {ds['survival_months_gte']} months",
-            tri_compare(f.life_expectancy_months, ">=", ds["survival_months_gte"]),
+            f"Predicted survival >= {ds.survival_months_gte} months",
+            tri_compare(f.life_expectancy_months, ">=", ds.survival_months_gte),
             "life-expectancy",
         ),
     ]
@@ -181,41 +179,41 @@ def assess_considerations(f: PatientFactors, k: ConsiderationsKnowledge) -> list
             "Percutaneous thermal ablation candidate",
             tri_all(c.status == "met" if c.status != "unknown" else None for c in abl),
             abl,
-            a["source"],
+            a.source,
         ),
         _consideration(
             "short-course-radiation",
             "Short-course radiation (8 Gy in 1 fraction) favoured",
             tri_any(c.status == "met" if c.status != "unknown" else None for c in short),
             short,
-            rt["source"],
+            rt.source,
         ),
         _consideration(
             "decompressive-surgery-then-rt",
             "Decompressive surgery followed by radiation may benefit",
             tri_all(c.status == "met" if c.status != "unknown" else None for c in decomp),
             decomp,
-            ds["source"],
+            ds.source,
         ),
         _consideration(
             "surgery-standard-of-care",
             "Surgery is standard of care (instability and/or neurologic deficit)",
             tri_any([unstable, f.neurologic_deficit]),
             surgery,
-            k.surgery["source"],
+            k.surgery.source,
         ),
         _consideration(
             "surgical-consultation",
             "Surgical consultation (SINS 7-12)",
             _sins_is(f, {"potentially_unstable"}),
             consult,
-            k.surgery["source"],
+            k.surgery.source,
         ),
         _consideration(
             "medical-management",
             "Medical management offered alongside",
             True,
             [],
-            k.medical_management["source"],
+            k.medical_management.source,
         ),
     ]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+
+from app.knowledge.schema import EsccThresholds
 
 
 @dataclass(frozen=True)
@@ -16,20 +16,20 @@ class EsccResult:
     implication: str
 
 
-def classify_escc(grade: str, escc: Mapping[str, Any], policy_1c: str = "low") -> EsccResult:
+def classify_escc(grade: str, escc: EsccThresholds, policy_1c: str = "low") -> EsccResult:
     """Grades stay strings; 0-1c low, 2-3 high (1c per policy). Raises ValueError on bad grade."""
     g = grade.strip().lower()
-    if g not in escc["grades"]:
-        raise ValueError(f"{grade!r} is not an ESCC grade; expected one of {escc['grades']}")
+    if g not in escc.grades:
+        raise ValueError(f"{grade!r} is not an ESCC grade; expected one of {list(escc.grades)}")
     if policy_1c not in ("low", "high"):
         raise ValueError("policy escc_1c must be 'low' or 'high'")
-    high = g in escc["high_grade"] or (g in escc["policy_dependent"] and policy_1c == "high")
-    implication = escc["implication_high"] if high else escc["implication_low"]
-    return EsccResult(g, escc["descriptions"][g], high, {"escc_1c": policy_1c}, implication)
+    high = g in escc.high_grade or (g in escc.policy_dependent and policy_1c == "high")
+    implication = escc.implication_high if high else escc.implication_low
+    return EsccResult(g, escc.descriptions[g], high, {"escc_1c": policy_1c}, implication)
 
 
-def cord_compressed(grade: str, escc: Mapping[str, Any]) -> bool:
+def cord_compressed(grade: str, escc: EsccThresholds) -> bool:
     """Whether an ESCC grade means the cord itself is compressed: grades 2 and 3 ("spinal cord
     compression"); 0-1c describe epidural disease without cord compression (Montoya-Bordón et
     al. 2023, ESCC scale of Bilsky et al.). Independent of the escc_1c low/high policy."""
-    return grade.strip().lower() in escc["high_grade"]
+    return grade.strip().lower() in escc.high_grade

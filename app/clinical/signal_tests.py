@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+
+from app.knowledge.schema import AdcKnowledge, ChemicalShiftThresholds
 
 
 @dataclass(frozen=True)
@@ -22,16 +22,18 @@ def chemical_shift_drop(in_phase: float, out_of_phase: float) -> float:
     return (in_phase - out_of_phase) / in_phase * 100.0
 
 
-def interpret_chemical_shift(drop_percent: float, cfg: Mapping[str, Any]) -> ChemicalShiftResult:
+def interpret_chemical_shift(
+    drop_percent: float, cfg: ChemicalShiftThresholds
+) -> ChemicalShiftResult:
     """< 20 % drop favours malignant, > 20 % benign, exactly 20 % indeterminate (seed 004)."""
-    cutoff = float(cfg["cutoff_percent"])
+    cutoff = cfg.cutoff_percent
     if drop_percent < cutoff:
         interpretation = "favours_malignant"
     elif drop_percent > cutoff:
         interpretation = "favours_benign"
     else:
         interpretation = "indeterminate"
-    return ChemicalShiftResult(round(drop_percent, 2), cutoff, interpretation, cfg["source"])
+    return ChemicalShiftResult(round(drop_percent, 2), cutoff, interpretation, cfg.source)
 
 
 @dataclass(frozen=True)
@@ -43,10 +45,10 @@ class AdcResult:
     note: str
 
 
-def interpret_adc(value: float, threshold: float | None, cfg: Mapping[str, Any]) -> AdcResult:
+def interpret_adc(value: float, threshold: float | None, cfg: AdcKnowledge) -> AdcResult:
     """Lower ADC favours malignancy; classified only against a site threshold (no default)."""
     if threshold is None:
-        return AdcResult(value, "10*-3.mm2/s", None, "not_classified", cfg["note"])
+        return AdcResult(value, "10*-3.mm2/s", None, "not_classified", cfg.note)
     interpretation = "favours_malignant" if value < threshold else "favours_benign"
-    note = f"Classified against the site ADC threshold {threshold} ({cfg['direction']})."
+    note = f"Classified against the site ADC threshold {threshold} ({cfg.direction})."
     return AdcResult(value, "10*-3.mm2/s", threshold, interpretation, note)

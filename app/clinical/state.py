@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 from app.clinical.tristate import Tri, tri_compare
-from app.knowledge.schema import STATE_INPUTS
+from app.knowledge.schema import STATE_INPUTS, DeformityThresholds
 
 Etiology = Literal["osteoporotic", "pathological", "unknown"]
 
@@ -47,17 +46,17 @@ def derive_deformity(
     scoliosis_percent: float | None,
     dorsal_wall_height_reduction_percent: float | None,
     vertebral_height_loss_percent: float | None,
-    cfg: Mapping[str, Any],
+    cfg: DeformityThresholds,
 ) -> Tri:
     """Spinal deformity per seed 003 (Variants 5 and 8): any measurement at or above its
     threshold makes it True; False only when all four are known and below."""
     checks = [
-        tri_compare(kyphosis_percent, ">=", cfg["kyphosis_percent"]),
-        tri_compare(scoliosis_percent, ">=", cfg["scoliosis_percent"]),
+        tri_compare(kyphosis_percent, ">=", cfg.kyphosis_percent),
+        tri_compare(scoliosis_percent, ">=", cfg.scoliosis_percent),
         tri_compare(
-            dorsal_wall_height_reduction_percent, ">=", cfg["dorsal_wall_height_reduction_percent"]
+            dorsal_wall_height_reduction_percent, ">=", cfg.dorsal_wall_height_reduction_percent
         ),
-        tri_compare(vertebral_height_loss_percent, ">=", cfg["vertebral_height_loss_percent"]),
+        tri_compare(vertebral_height_loss_percent, ">=", cfg.vertebral_height_loss_percent),
     ]
     if any(c is True for c in checks):
         return True

@@ -5,7 +5,8 @@ from __future__ import annotations
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+
+from app.knowledge.schema import VbqThresholds
 
 
 class VbqError(ValueError):
@@ -30,7 +31,7 @@ class VbqResult:
 def compute_vbq(
     signals: Mapping[str, float | None],
     csf: float | None,
-    thresholds: Mapping[str, Any],
+    thresholds: VbqThresholds,
     field_strength_t: float | None = None,
 ) -> VbqResult:
     """VBQ = median of measurable L1-L4 signals / CSF (seed 002 Methods, Statistical Analysis).
@@ -38,7 +39,7 @@ def compute_vbq(
     Unmeasurable bodies (None) are excluded; at least one body and a positive CSF are needed.
     Elevated risk is VBQ > cutoff, strictly (seed 002 Results: cutoff 3).
     """
-    levels = [lv for lv in thresholds["vertebral_levels"] if signals.get(lv) is not None]
+    levels = [lv for lv in thresholds.vertebral_levels if signals.get(lv) is not None]
     for lv in levels:
         value = signals[lv]
         if value is None or value <= 0:
@@ -51,7 +52,7 @@ def compute_vbq(
         raise VbqError("csf", "the CSF signal must be positive")
     median = float(statistics.median([float(signals[lv] or 0.0) for lv in levels]))
     vbq = median / csf
-    cutoff = float(thresholds["cutoff"])
+    cutoff = thresholds.cutoff
     return VbqResult(
         vbq=round(vbq, 4),
         cutoff=cutoff,

@@ -233,21 +233,81 @@ class Anatomy(Strict):
         return [f"{r.prefix}{i}" for r in self.regions for i in range(1, r.count + 1)]
 
 
+class VbqPerformance(Strict):
+    sensitivity: float
+    specificity: float
+    auc: float
+    combined_with_categorical_sins_auc: float
+    n_patients: int
+
+
+class VbqThresholds(Strict):
+    """Vertebral bone quality (seed 002 Methods and Results)."""
+
+    cutoff: float
+    rule: str
+    vertebral_levels: tuple[str, ...]
+    csf_levels: tuple[str, ...]
+    performance: VbqPerformance
+    source: str
+
+
+class ChemicalShiftThresholds(Strict):
+    """Out-of-phase signal drop (seed 004 Magnetic resonance, DIXON)."""
+
+    cutoff_percent: float
+    rule: str
+    source: str
+
+
+class AdcKnowledge(Strict):
+    """ADC direction (seeds 001, 004); the cutoff is a site setting (no default)."""
+
+    direction: str
+    source: str
+    note: str
+
+
+class EsccThresholds(Strict):
+    """Bilsky epidural spinal cord compression scale (seed 004 Magnetic resonance)."""
+
+    grades: tuple[str, ...]
+    descriptions: dict[str, str]
+    low_grade: tuple[str, ...]
+    high_grade: tuple[str, ...]  # grades 2 and 3: spinal cord compression
+    policy_dependent: tuple[str, ...]
+    implication_low: str
+    implication_high: str
+    source: str
+
+
+class DeformityThresholds(Strict):
+    """Spinal deformity (seed 003 Variants 5 and 8): any measurement at or above its value."""
+
+    kyphosis_percent: float
+    scoliosis_percent: float
+    dorsal_wall_height_reduction_percent: float
+    vertebral_height_loss_percent: float
+    rule: str
+    source: str
+
+
 class Thresholds(Strict):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: Literal["thresholds"]
-    vbq: dict[str, Any]
-    chemical_shift: dict[str, Any]
-    adc: dict[str, Any]
-    escc: dict[str, Any]
-    deformity: dict[str, Any]
+    vbq: VbqThresholds
+    chemical_shift: ChemicalShiftThresholds
+    adc: AdcKnowledge
+    escc: EsccThresholds
+    deformity: DeformityThresholds
 
     @model_validator(mode="after")
     def _escc(self) -> Thresholds:
-        grades = self.escc["grades"]
-        parts = self.escc["low_grade"] + self.escc["high_grade"] + self.escc["policy_dependent"]
-        if sorted(parts) != sorted(grades):
+        e = self.escc
+        if sorted(e.low_grade + e.high_grade + e.policy_dependent) != sorted(e.grades):
             raise ValueError("ESCC grades must be split exactly into low/high/policy-dependent")
+        if set(e.descriptions) != set(e.grades):
+            raise ValueError("every ESCC grade needs exactly one description")
         return self
 
 
@@ -339,15 +399,47 @@ class RedFlagsKnowledge(Strict):
         return self
 
 
+class AblationCriteria(Strict):
+    """seed 003 Variant 9, Percutaneous Ablation Spine."""
+
+    life_expectancy_months_gt: int
+    good_performance_ecog_max: int
+    visceral_metastases_ok: tuple[str, ...]
+    source: str
+    ecog_note: str
+
+
+class ShortCourseRtCriteria(Strict):
+    """seed 003 Variant 9, Radiation Oncology Consultation."""
+
+    radiosensitive_histologies: tuple[str, ...]
+    survival_months_lt: int
+    source: str
+
+
+class DecompressiveSurgeryCriteria(Strict):
+    """seed 003 Variant 9, Surgical Consultation."""
+
+    age_lt: int
+    compression_levels: int
+    deficit_hours_lt: int
+    survival_months_gte: int
+    source: str
+
+
+class Sourced(Strict):
+    source: str
+
+
 class ConsiderationsKnowledge(Strict):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: Literal["treatment-considerations"]
     source: str
-    ablation: dict[str, Any]
-    short_course_rt: dict[str, Any]
-    decompressive_surgery: dict[str, Any]
-    surgery: dict[str, Any]
-    medical_management: dict[str, Any]
+    ablation: AblationCriteria
+    short_course_rt: ShortCourseRtCriteria
+    decompressive_surgery: DecompressiveSurgeryCriteria
+    surgery: Sourced
+    medical_management: Sourced
 
 
 # --- publications and card policy ------------------------------------------------------------

@@ -20,7 +20,7 @@ def grade(g: str, level: str = "T12", src: str | None = None) -> EsccEvidence:
 
 def test_compression_grades_come_from_the_knowledge(knowledge: Knowledge) -> None:
     # seed 004 "Magnetic resonance": ESCC high grade 2 and 3 (cord compression); 1c without
-    assert tuple(knowledge.thresholds.escc["high_grade"]) == COMPRESSING
+    assert knowledge.thresholds.escc.high_grade == COMPRESSING
 
 
 def test_grade_2_is_cord_compression_from_the_grade() -> None:

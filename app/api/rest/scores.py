@@ -96,8 +96,8 @@ def vbq(body: VbqRequest, knowledge: KnowledgeDep) -> VbqResponse:
         median_signal=result.median_signal,
         csf=result.csf,
         field_strength_t=result.field_strength_t,
-        performance=cfg["performance"],
-        source=cfg["source"],
+        performance=cfg.performance.model_dump(),
+        source=cfg.source,
         knowledge_version=knowledge.version,
     )
 
@@ -113,6 +113,6 @@ def escc(body: EsccRequest, knowledge: KnowledgeDep, settings: SettingsDep) -> E
         description=result.description,
         implication=result.implication,
         policy=result.policy,
-        source=cfg["source"],
+        source=cfg.source,
         knowledge_version=knowledge.version,
     )
