@@ -52,7 +52,7 @@ def scores_section(kit: CardKit, stated: Stated) -> str:
         )
     for e in f.escc:
         stated.add("escc-grade", e.level, e.grade)
-        grade = "high grade" if e.high_grade else "low grade"
+        grade = kit.label("escc-class", "high" if e.high_grade else "low")
         lines.append(
             f"- **ESCC** grade {md(e.grade)} at {md(e.level or 'an unspecified level')}: "
             f"{md(e.description)} ({grade}). {md(e.implication)} ({kit.cite('escc')})"
@@ -84,7 +84,7 @@ def scores_section(kit: CardKit, stated: Stated) -> str:
         lines.append(f"- **Work-up:** {kit.policy.notes['work-up']}")
     if f.vbq is not None:
         v = f.vbq
-        risk = "elevated risk of a new VCF" if v.elevated_risk else "risk not elevated"
+        risk = kit.label("vbq-risk", "true" if v.elevated_risk else "false")
         stated.add("vbq-elevated", None, v.elevated_risk)
         lines.append(
             f"- **VBQ** {v.vbq} (elevated above {v.cutoff:g}): {risk} "
