@@ -20,7 +20,7 @@ def cord_text(kit: CardKit, value: bool | None) -> str:
     )
 
 
-def red_flag_line(kit: CardKit, stated: Stated) -> str:
+def red_flag_line(kit: CardKit) -> str:
     """Red flags that are not critical (the critical ones have their own card)."""
     others = [label for label, groups in kit.facts.red_flags if not is_urgent(groups)]
     if not others:
