@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.assessment.model import Assessment, SignEvidenceLevel, VbqScore
+from app.assessment.model import (
+    Assessment,
+    EsccGrade,
+    MriLevelScore,
+    SignEvidenceLevel,
+    SinsLevelScore,
+    VbqScore,
+)
 from app.clinical.escc import cord_compressed
 from app.clinical.severity import CriticalFinding, EsccAtLevel, critical_findings
 from app.clinical.tristate import Tri
@@ -21,128 +28,51 @@ EXTENSION_KEY = "vcf-cds"  # card.extension key of the machine-readable part
 
 
 @dataclass(frozen=True)
-class Escc:
-    level: str | None
-    grade: str
-    description: str
-    high_grade: bool
-    compressed: bool  # the cord itself is compressed (grades 2-3)
-    implication: str
-
-
-@dataclass(frozen=True)
-class Sins:
-    level: str
-    score: str  # "16" or "9-14" when components are unknown
-    category: str | None  # None: undetermined
-    possible: tuple[str, ...]
-    action: str | None
-    points: dict[str, int | None]
-    missing: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Mri:
-    level: str | None
-    score: str
-    cutoff: int
-    classification: str
-    points: dict[str, int | None]
-    fluid_cleft: bool
-    contrast_known: bool
-
-
-@dataclass(frozen=True)
-class Vbq:
-    value: float
-    cutoff: float
-    elevated: bool
-    levels_used: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class CardFacts:
-    cord_compression: Tri  # composed: the stated sign or any ESCC grade 2-3, at any level
-    escc: tuple[Escc, ...]
-    etiology: str  # osteoporotic | pathological | unknown (the clinical state)
+    """The typed scores the cards show, and the values composed once per assessment."""
+
+    cord_compression: Tri  # Assessment.consensus: a stated sign or any ESCC grade 2-3
+    escc: tuple[EsccGrade, ...]
+    compressed: frozenset[str | None]  # levels whose ESCC grade is cord compression (2-3)
+    etiology: str  # osteoporotic | pathological | unknown (Assessment.consensus)
     suspected_pathological: bool  # unknown cause but an MRI score suggests malignancy
     index_level: str | None  # SINS index level (highest SINS)
-    sins: Sins | None  # at the index level
-    mri: tuple[Mri, ...]
-    vbq: Vbq | None
+    sins: SinsLevelScore | None  # at the index level
+    mri: tuple[MriLevelScore, ...]
+    vbq: VbqScore | None
     red_flags: tuple[tuple[str, tuple[str, ...]], ...]  # (label, groups) of present flags
     critical: tuple[CriticalFinding, ...]
     sign_evidence: tuple[SignEvidenceLevel, ...]
 
 
-def _score_text(total: int | None, lo: int, hi: int) -> str:
+def score_text(total: int | None, lo: int, hi: int) -> str:
+    """'16', or '9-14' while components are unknown."""
     return str(total) if total is not None else f"{lo}-{hi}"
 
 
 def card_facts(a: Assessment, k: Knowledge) -> CardFacts:
     """The one reading of an assessment that all cards share: the composed values come from
     ``Assessment.consensus`` (app/clinical/consensus.py), computed once per assessment."""
-    esc = k.thresholds.escc
-    escc = tuple(
-        Escc(
-            e.level,
-            e.grade,
-            e.description,
-            e.high_grade,
-            cord_compressed(e.grade, esc),
-            e.implication,
-        )
-        for e in a.scores.escc
-    )
-    index_level = a.consensus.index_level
-    idx = next((s for s in a.scores.sins.levels if s.level == index_level), None)
-    sins = (
-        Sins(
-            idx.level,
-            _score_text(idx.total, idx.min, idx.max),
-            idx.category,
-            tuple(idx.possible_categories),
-            idx.action,
-            dict(idx.points),
-            tuple(idx.missing),
-        )
-        if idx is not None
-        else None
-    )
-    mri = tuple(
-        Mri(
-            m.level,
-            _score_text(m.total, m.min, m.max),
-            m.cutoff,
-            m.classification,
-            dict(m.points),
-            m.points.get("fluid_cleft") not in (None, 0),
-            "contrast-enhancement" not in m.missing,
-        )
-        for m in a.scores.mri_malignancy
-    )
+    escc = a.scores.escc
+    sins = a.scores.sins.index
     v = a.scores.vbq
-    vbq = (
-        Vbq(v.vbq, v.cutoff, v.elevated_risk, tuple(v.levels_used))
-        if isinstance(v, VbqScore)
-        else None
-    )
     red = tuple((h.label, tuple(h.groups)) for h in a.red_flags.present)
     critical = critical_findings(
         red,
         [EsccAtLevel(e.level, e.grade, e.high_grade) for e in escc],
-        (sins.level, sins.category, sins.score) if sins else None,
+        (sins.level, sins.category, score_text(sins.total, sins.min, sins.max)) if sins else None,
     )
     etiology = a.consensus.etiology
     return CardFacts(
         cord_compression=a.consensus.cord_compression.value,
         escc=escc,
+        compressed=frozenset(e.level for e in escc if cord_compressed(e.grade, k.thresholds.escc)),
         etiology=etiology.value,
         suspected_pathological=etiology.suspected_pathological,
-        index_level=index_level,
+        index_level=a.consensus.index_level,
         sins=sins,
-        mri=mri,
-        vbq=vbq,
+        mri=a.scores.mri_malignancy,
+        vbq=v if isinstance(v, VbqScore) else None,
         red_flags=red,
         critical=tuple(critical),
         sign_evidence=a.scores.sign_evidence,

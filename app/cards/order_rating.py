@@ -117,7 +117,7 @@ class OrderRatingCards:
     def context_lines(self, o: OrderRating, stated: Stated) -> str:
         """Red flags below the critical level, and for treatment orders of a pathological
         VCF the treatment considerations (critical findings have their own card)."""
-        out = red_flag_line(self.kit, stated)
+        out = red_flag_line(self.kit)
         if o.question == "treatment" and self.kit.facts.etiology == "pathological":
             out += treatment_section(self.kit, stated)
         return out + issues_line(self.kit)

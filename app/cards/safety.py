@@ -22,7 +22,7 @@ def _line(kit: CardKit, c: CriticalFinding, stated: Stated) -> tuple[str, str]:
     if c.kind == "high-grade-escc":
         e = next(x for x in kit.facts.escc if x.level == c.level and x.grade == c.detail)
         stated.add("escc-grade", c.level, e.grade)
-        if e.compressed:
+        if e.level in kit.facts.compressed:
             stated.add("cord-compression", c.level, "present")
         return (
             f"high-grade cord compression{where} (ESCC {c.detail}) - decompression first",

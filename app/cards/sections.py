@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.cards.facts import Stated
+from app.cards.facts import Stated, score_text
 from app.cards.kit import CardKit
 from app.cards.text import md, plural
 from app.clinical.findings import InputIssue
@@ -20,7 +20,7 @@ def cord_text(kit: CardKit, value: bool | None) -> str:
     )
 
 
-def red_flag_line(kit: CardKit, stated: Stated) -> str:
+def red_flag_line(kit: CardKit) -> str:
     """Red flags that are not critical (the critical ones have their own card)."""
     others = [label for label, groups in kit.facts.red_flags if not is_urgent(groups)]
     if not others:
@@ -37,7 +37,7 @@ def scores_section(kit: CardKit, stated: Stated) -> str:
             kit.label("sins-category", s.category)
             if s.category
             else "undetermined ("
-            + " or ".join(kit.label("sins-category", c) for c in s.possible)
+            + " or ".join(kit.label("sins-category", c) for c in s.possible_categories)
             + ")"
         )
         stated.add("sins-category", s.level, s.category)
@@ -45,13 +45,14 @@ def scores_section(kit: CardKit, stated: Stated) -> str:
         action = f" - {s.action.lower()}" if s.action and s.category not in (None, "stable") else ""
         parts = ", ".join(f"{k} {'?' if v is None else v}" for k, v in s.points.items())
         lines.append(
-            f"- **SINS** {s.score} at {md(s.level)} (index level): {category}{action}. "
+            f"- **SINS** {score_text(s.total, s.min, s.max)} at {md(s.level)} (index level): "
+            f"{category}{action}. "
             f"Components: {parts}. ({kit.cite('sins')}; index level = highest SINS, "
             f"{kit.cite('sins-index-level')})"
         )
     for e in f.escc:
         stated.add("escc-grade", e.level, e.grade)
-        grade = "high grade" if e.high_grade else "low grade"
+        grade = kit.label("escc-class", "high" if e.high_grade else "low")
         lines.append(
             f"- **ESCC** grade {md(e.grade)} at {md(e.level or 'an unspecified level')}: "
             f"{md(e.description)} ({grade}). {md(e.implication)} ({kit.cite('escc')})"
@@ -69,12 +70,13 @@ def scores_section(kit: CardKit, stated: Stated) -> str:
             f"{signs.get(k, k).lower()} {'?' if v is None else v}" for k, v in m.points.items()
         )
         notes = ""
-        if m.fluid_cleft:
+        if m.points.get("fluid_cleft"):
             notes += " " + kit.policy.notes["fluid-cleft"]
-        if m.contrast_known:
+        if "contrast-enhancement" not in m.missing:
             notes += " " + kit.policy.notes["contrast-enhancement"]
         lines.append(
-            f"- **MRI malignancy score** {m.score} at {md(m.level or 'an unspecified level')} "
+            f"- **MRI malignancy score** {score_text(m.total, m.min, m.max)} at "
+            f"{md(m.level or 'an unspecified level')} "
             f"(malignant from {m.cutoff}): {cls}. Signs: {md(shown)}.{notes} "
             f"({kit.cite('mri-score')})"
         )
@@ -82,10 +84,10 @@ def scores_section(kit: CardKit, stated: Stated) -> str:
         lines.append(f"- **Work-up:** {kit.policy.notes['work-up']}")
     if f.vbq is not None:
         v = f.vbq
-        risk = "elevated risk of a new VCF" if v.elevated else "risk not elevated"
-        stated.add("vbq-elevated", None, v.elevated)
+        risk = kit.label("vbq-risk", "true" if v.elevated_risk else "false")
+        stated.add("vbq-elevated", None, v.elevated_risk)
         lines.append(
-            f"- **VBQ** {v.value} (elevated above {v.cutoff:g}): {risk} "
+            f"- **VBQ** {v.vbq} (elevated above {v.cutoff:g}): {risk} "
             f"({md(', '.join(v.levels_used))}; {kit.cite('vbq')})"
         )
     for ev in f.sign_evidence:

@@ -72,7 +72,7 @@ def summary_card(kit: CardKit) -> Card:
         text = "; ".join(heads)
         if len(text) > 139 and len(heads) > 1:
             text = heads[0] + "; treatment in details"
-    detail += red_flag_line(kit, stated)
+    detail += red_flag_line(kit)
     for section in kit.hook_policy.summary_sections:
         if section == "missing-data":
             detail += missing_section(kit, missing, stated)

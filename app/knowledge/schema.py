@@ -568,7 +568,8 @@ class CardPolicy(Strict):
             raise ValueError("every clinical-state input needs a label and a question")
         for group in (
             "sins-category", "mri-classification", "etiology", "consideration-status",
-            "tristate", "cord-compression", "favours", "question", "not-rated",
+            "tristate", "cord-compression", "favours", "question", "not-rated", "escc-class",
+            "vbq-risk",
         ):  # fmt: skip
             if group not in self.labels:
                 raise ValueError(f"labels.{group} is missing")
