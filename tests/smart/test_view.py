@@ -109,3 +109,25 @@ def test_clinician_text_has_no_ids_policy_keys_or_document_names(knowledge: Know
     finding = next(f for f in parts["findings"] if f.code == "vcf")  # type: ignore[attr-defined]
     assert finding.sources[0].reference == "Observation/o-vcf"
     assert finding.sources[0].label.startswith("Observation: ")
+
+
+def test_an_alternative_is_explained_with_or(knowledge: Knowledge) -> None:
+    """Variant 3 needs a symptomatic fracture and (prior treatment or several fractures)."""
+    pf = read_resources(
+        [
+            patient(),
+            obs("o-vcf", "vcf", True, "L3"),
+            obs("o-sym", "symptomatic", True),
+            obs("o-mult", "multiple-vcfs", False),
+        ],
+        today=NOW.date(),
+        obtained={"Condition": True, "Procedure": True},
+    )
+    a = assess(pf, knowledge, Settings(environment="test").policies(), NOW)
+    imaging = view.variants_view(a, knowledge, question_set())[0]
+    v3 = next(v for v in imaging.variants if v.id == 3)
+    assert v3.status == "not_matched"
+    assert v3.explanation == (
+        "Ruled out: needs treated before (record: not treated before) "
+        "or several fractures (record: a single fracture)."
+    )
