@@ -5,8 +5,11 @@ names (the machine-readable fields keep the ids)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+
+from pydantic import BaseModel
 
 from app.assessment.service import assess
 from app.fhir.adapter import read_resources
@@ -81,7 +84,7 @@ def test_clinician_text_has_no_ids_policy_keys_or_document_names(knowledge: Know
     a = _assessment(knowledge)
     qs = question_set()
     labels = view.SourceLabels(RECORD, qs)
-    parts = {
+    parts: dict[str, Sequence[BaseModel]] = {
         "findings": view.findings_view(a, labels),
         "state": view.state_view(a, qs, labels),
         "variants": view.variants_view(a, knowledge, qs),
@@ -106,7 +109,7 @@ def test_clinician_text_has_no_ids_policy_keys_or_document_names(knowledge: Know
         assert not re.search(r"\b(Observation|Condition|Procedure|Patient)/", s), s
         assert "escc_1c" not in s and "urn:uuid" not in s, s
     # the ids stay in the machine-readable fields
-    finding = next(f for f in parts["findings"] if f.code == "vcf")  # type: ignore[attr-defined]
+    finding = next(f for f in view.findings_view(a, labels) if f.code == "vcf")
     assert finding.sources[0].reference == "Observation/o-vcf"
     assert finding.sources[0].label.startswith("Observation: ")
 
