@@ -22,5 +22,6 @@ fi
 .venv/bin/ruff format --check app tests scripts bench alembic
 .venv/bin/ruff check app tests scripts bench alembic
 .venv/bin/mypy app
+.venv/bin/mypy tests/browser  # strict too ([tool.mypy]): the EHR simulator and browser tests
 .venv/bin/python scripts/export_openapi.py --check
 .venv/bin/pytest "$@"
