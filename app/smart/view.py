@@ -196,16 +196,29 @@ def state_view(a: Assessment, qs: QuestionSet, labels: SourceLabels) -> list[Sta
     return out
 
 
-def _conflicts(cond: Condition, values: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    """Leaf conditions a known input contradicts (why a variant is ruled out)."""
+def _holds_known(cond: Condition, values: Mapping[str, Any]) -> bool | None:
+    """True/False when the known inputs decide ``cond``, None while unknown ones could."""
     if cond.input is not None:
         actual = values.get(cond.input)
-        known = actual is not None and actual != "unknown"
-        return [(cond.input, cond.equals)] if known and actual != cond.equals else []
-    out: list[tuple[str, Any]] = []
-    for child in cond.all or cond.any or []:
-        out += [c for c in _conflicts(child, values) if c not in out]
-    return out
+        return None if actual in (None, "unknown") else bool(actual == cond.equals)
+    parts = [_holds_known(c, values) for c in cond.all or cond.any or []]
+    if cond.all is not None:
+        return False if False in parts else (None if None in parts else True)
+    return True if True in parts else (None if None in parts else False)
+
+
+def _conflicts(cond: Condition, values: Mapping[str, Any], qs: QuestionSet) -> list[str]:
+    """Why a ruled-out variant fails, in words: the contradicted requirements (for an "any",
+    all of its alternatives, joined by "or")."""
+    if _holds_known(cond, values) is not False:
+        return []
+    if cond.input is not None:
+        want = qs.value_label(cond.input, cond.equals)
+        have = qs.value_label(cond.input, values.get(cond.input))
+        return [f"{want} (record: {have})"]
+    if cond.any is not None:
+        return [" or ".join(w for c in cond.any for w in _conflicts(c, values, qs))]
+    return [w for c in cond.all or [] for w in _conflicts(c, values, qs)]
 
 
 def _explain(st: VariantStatus, cond: Condition, values: Mapping[str, Any], qs: QuestionSet) -> str:
@@ -216,14 +229,10 @@ def _explain(st: VariantStatus, cond: Condition, values: Mapping[str, Any], qs: 
     if st.status == "possible":
         deciding = ", ".join(qs.input_label(n).lower() for n in st.deciding_inputs)
         return f"Possible: depends on {deciding}." if deciding else "Possible."
-    conflicts = _conflicts(cond, values)
+    conflicts = _conflicts(cond, values, qs)
     if not conflicts:
         return "Ruled out."
-    parts = [
-        f"needs {qs.value_label(n, want)} (record: {qs.value_label(n, values.get(n))})"
-        for n, want in conflicts
-    ]
-    return "Ruled out: " + "; ".join(parts) + "."
+    return "Ruled out: needs " + "; needs ".join(conflicts) + "."
 
 
 def variants_view(a: Assessment, k: Knowledge, qs: QuestionSet) -> list[QuestionVariants]:

@@ -71,8 +71,8 @@ class _TokenGate(BaseHTTPRequestHandler):
 
     @property
     def server_base(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}/fhir"
+        address: Any = self.server.server_address
+        return f"http://{address[0]}:{address[1]}/fhir"
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -114,6 +114,7 @@ def _body(base: str, answers: list[dict[str, Any]] | None = None) -> dict[str, A
 
 def _order(view: dict[str, Any]) -> dict[str, Any]:
     [order] = view["orders"]
+    assert isinstance(order, dict)
     return order
 
 
@@ -197,7 +198,7 @@ def test_an_answer_changes_the_rating_and_is_written_back_as_read(
 def test_history_answer_applies_but_is_not_written_as_an_observation(
     fhir_base: str, settings: Settings
 ) -> None:
-    answers = [
+    answers: list[dict[str, Any]] = [
         {"question": "symptomatic", "value": True},
         {"question": "multiple-vcfs", "value": None},
     ]

@@ -5,8 +5,11 @@ names (the machine-readable fields keep the ids)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+
+from pydantic import BaseModel
 
 from app.assessment.service import assess
 from app.fhir.adapter import read_resources
@@ -81,7 +84,7 @@ def test_clinician_text_has_no_ids_policy_keys_or_document_names(knowledge: Know
     a = _assessment(knowledge)
     qs = question_set()
     labels = view.SourceLabels(RECORD, qs)
-    parts = {
+    parts: dict[str, Sequence[BaseModel]] = {
         "findings": view.findings_view(a, labels),
         "state": view.state_view(a, qs, labels),
         "variants": view.variants_view(a, knowledge, qs),
@@ -106,6 +109,28 @@ def test_clinician_text_has_no_ids_policy_keys_or_document_names(knowledge: Know
         assert not re.search(r"\b(Observation|Condition|Procedure|Patient)/", s), s
         assert "escc_1c" not in s and "urn:uuid" not in s, s
     # the ids stay in the machine-readable fields
-    finding = next(f for f in parts["findings"] if f.code == "vcf")  # type: ignore[attr-defined]
+    finding = next(f for f in view.findings_view(a, labels) if f.code == "vcf")
     assert finding.sources[0].reference == "Observation/o-vcf"
     assert finding.sources[0].label.startswith("Observation: ")
+
+
+def test_an_alternative_is_explained_with_or(knowledge: Knowledge) -> None:
+    """Variant 3 needs a symptomatic fracture and (prior treatment or several fractures)."""
+    pf = read_resources(
+        [
+            patient(),
+            obs("o-vcf", "vcf", True, "L3"),
+            obs("o-sym", "symptomatic", True),
+            obs("o-mult", "multiple-vcfs", False),
+        ],
+        today=NOW.date(),
+        obtained={"Condition": True, "Procedure": True},
+    )
+    a = assess(pf, knowledge, Settings(environment="test").policies(), NOW)
+    imaging = view.variants_view(a, knowledge, question_set())[0]
+    v3 = next(v for v in imaging.variants if v.id == 3)
+    assert v3.status == "not_matched"
+    assert v3.explanation == (
+        "Ruled out: needs treated before (record: not treated before) "
+        "or several fractures (record: a single fracture)."
+    )

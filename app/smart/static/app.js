@@ -265,39 +265,60 @@ function renderVariants(view) {
   }
 }
 
+// tables the clinician opened stay open across re-runs
+const openedTables = new Set();
+
+function acrTable(t) {
+  const caption = `Variant ${t.variant} (${t.status === "matched" ? "matches" : "possible"}): ${t.title}`;
+  return el(
+    "table",
+    { class: "acr", "data-testid": `acr-table-${t.variant}` },
+    el("caption", { text: caption }),
+    el(
+      "thead",
+      {},
+      el("tr", {}, ["Procedure", "Appropriateness category", "Rating", "Relative radiation", "Ordered"].map((h) => el("th", { scope: "col", text: h }))),
+    ),
+    el(
+      "tbody",
+      {},
+      t.rows.map((row) =>
+        el(
+          "tr",
+          { class: row.ordered ? "ordered" : null, "data-testid": row.ordered ? "ordered-row" : null },
+          el("th", { scope: "row", text: row.procedure }),
+          el("td", { text: row.category }),
+          el("td", { text: `${row.ratingRange[0]}-${row.ratingRange[1]}` }),
+          el("td", { text: row.radiation || "not stated" }),
+          el("td", { text: row.ordered ? "Ordered" : "" }),
+        ),
+      ),
+    ),
+  );
+}
+
 function renderAcr(view) {
   const box = $("acr-tables");
   box.replaceChildren();
   if (!view.acrTables.length) box.append(el("p", { text: "No ACR scenario applies yet." }));
   for (const t of view.acrTables) {
-    const caption = `Variant ${t.variant} (${t.status === "matched" ? "matches" : "possible"}): ${t.title}`;
-    box.append(
-      el(
-        "table",
-        { class: "acr", "data-testid": `acr-table-${t.variant}` },
-        el("caption", { text: caption }),
-        el(
-          "thead",
-          {},
-          el("tr", {}, ["Procedure", "Appropriateness category", "Rating", "Relative radiation", "Ordered"].map((h) => el("th", { scope: "col", text: h }))),
-        ),
-        el(
-          "tbody",
-          {},
-          t.rows.map((row) =>
-            el(
-              "tr",
-              { class: row.ordered ? "ordered" : null, "data-testid": row.ordered ? "ordered-row" : null },
-              el("th", { scope: "row", text: row.procedure }),
-              el("td", { text: row.category }),
-              el("td", { text: `${row.ratingRange[0]}-${row.ratingRange[1]}` }),
-              el("td", { text: row.radiation || "not stated" }),
-              el("td", { text: row.ordered ? "Ordered" : "" }),
-            ),
-          ),
-        ),
-      ),
+    // the matching variants and any table with the ordered procedure are shown; the other
+    // possible variants are one click away
+    if (t.status === "matched" || t.rows.some((row) => row.ordered)) {
+      box.append(acrTable(t));
+      continue;
+    }
+    const details = el(
+      "details",
+      { class: "acr-possible", open: openedTables.has(t.variant) },
+      el("summary", { text: `Variant ${t.variant} (possible): ${t.title}` }),
+      acrTable(t),
     );
+    details.addEventListener("toggle", () => {
+      if (details.open) openedTables.add(t.variant);
+      else openedTables.delete(t.variant);
+    });
+    box.append(details);
   }
   $("acr-notice").textContent = view.acrNotice;
 }
@@ -480,6 +501,9 @@ async function writeBack() {
 
 async function main() {
   $("print-button").addEventListener("click", () => window.print());
+  window.addEventListener("beforeprint", () => {
+    for (const d of document.querySelectorAll("details")) d.open = true; // print everything
+  });
   $("download-qr").addEventListener("click", downloadQuestionnaire);
   $("write-back").addEventListener("click", () => {
     writeBack().catch(() => {

@@ -1,0 +1,1 @@
+"""The SMART on FHIR app (docs/smart-app.md): pages, configuration and backend at /app/."""
