@@ -46,10 +46,11 @@ def pw(chromium_path: str) -> Iterator[Playwright]:
         yield p
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def context(
     pw: Playwright, chromium_path: str, user_data_dir: Path, stack: Stack
 ) -> Iterator[BrowserContext]:
+    """One browser per module on a fresh, empty profile (user-data-dir)."""
     ctx = pw.chromium.launch_persistent_context(
         str(user_data_dir),
         executable_path=chromium_path,
@@ -66,8 +67,16 @@ def context(
 
 
 @pytest.fixture
-def page(context: BrowserContext) -> Page:
-    return context.pages[0] if context.pages else context.new_page()
+def page(context: BrowserContext) -> Iterator[Page]:
+    """A new tab per test: the app keeps its SMART session in sessionStorage, which is per tab;
+    cookies and localStorage (neither used by the app or the simulator) are cleared too."""
+    context.clear_cookies()
+    tab = context.new_page()
+    try:
+        yield tab
+    finally:
+        tab.evaluate("() => { try { localStorage.clear(); } catch (e) {} }")
+        tab.close()
 
 
 def _order_category(page: Page) -> str:
