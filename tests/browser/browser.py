@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+import warnings
 from typing import Any
 
 from playwright.sync_api import Page, expect
@@ -31,8 +32,14 @@ def launch_from_card(page: Page, stack: Stack, patient: str) -> str:
     if links.count():
         links.first.click()
     else:
-        # cards without a SMART link yet (the card change is a separate branch): the EHR opens
-        # the app the same way with a launch carrying the agreed appContext shape
+        # cards without a SMART link yet (the card change is on another branch): the EHR opens
+        # the app the same way, with a launch carrying the agreed appContext shape. Once the
+        # cards carry the link (checked with the real service: they do) this branch is unused.
+        warnings.warn(
+            "no card carries a SMART link: launched with the agreed appContext instead",
+            UserWarning,
+            stacklevel=2,
+        )
         context = json.dumps({"consultId": f"urn:uuid:{uuid.uuid4()}", "orders": [MRI_ORDER]})
         launch = stack.sim.register_launch(patient, context)
         page.goto(f"{stack.service_url}/app/launch.html?iss={stack.sim.fhir_base}&launch={launch}")

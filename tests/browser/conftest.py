@@ -101,9 +101,9 @@ def chromium_path() -> str:
     return require_chromium()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def user_data_dir() -> Iterator[Path]:
-    """A fresh, empty browser profile for each test."""
+    """A fresh, empty browser profile for each browser launched (one per test module)."""
     path = Path(tempfile.mkdtemp(prefix="vcf-cds-chromium-"))
     yield path
     shutil.rmtree(path, ignore_errors=True)
