@@ -15,6 +15,16 @@ at most ``VCF_CDS_AUDIT_MAX_WAIT_MS``) and the spool directory files it writes, 
 Prometheus metrics (scrape each pod; counters are per worker) and the FHIR HTTP connection
 pool. See docs/deploy.md.
 
+Connections are spread over the workers by the kernel (Linux ``SO_REUSEPORT``): each worker
+listens on a socket of its own on the same address, and every new connection goes to one of
+them by a hash of its addresses. With one shared listening socket (uvicorn's default) the
+worker that wakes first accepts every connection waiting, so a client or load balancer that
+opens its keep-alive connections together can put all of them on one worker while the others
+idle (measured: 32 of 32, or 27 of 32, on one of two workers; bench/README.md). The
+supervisor keeps the address bound without listening, for workers it restarts. A worker that
+exits resets the connections still waiting in its own accept queue (the shared socket would
+leave them to the others); ``VCF_CDS_REUSE_PORT=false`` restores the shared socket.
+
 Address: ``--host``/``--port`` or ``VCF_CDS_HOST`` / ``VCF_CDS_PORT`` (default 127.0.0.1:8000;
 use 0.0.0.0 in a container). ``X-Forwarded-*`` headers are trusted only from
 ``FORWARDED_ALLOW_IPS`` (uvicorn's variable, default 127.0.0.1).
@@ -24,11 +34,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 APP = "app.main:app"
 
@@ -43,6 +56,7 @@ class ServeOptions:
     port: int
     workers: int
     graceful_timeout: int
+    reuse_port: bool = True
 
 
 def _int(env: Mapping[str, str], names: Sequence[str], default: int, low: int, high: int) -> int:
@@ -74,7 +88,57 @@ def options(argv: Sequence[str], env: Mapping[str, str]) -> ServeOptions:
     if args.port is not None:
         port = _int({"--port": str(args.port)}, ["--port"], 8000, 1, 65535)
     graceful = _int(env, ["VCF_CDS_GRACEFUL_TIMEOUT"], 20, 1, 600)
-    return ServeOptions(host=args.host, port=port, workers=workers, graceful_timeout=graceful)
+    reuse_port = _bool(env, "VCF_CDS_REUSE_PORT", hasattr(socket, "SO_REUSEPORT"))
+    return ServeOptions(
+        host=args.host,
+        port=port,
+        workers=workers,
+        graceful_timeout=graceful,
+        reuse_port=reuse_port,
+    )
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ServeConfigError(f"{name}={raw!r} is not true or false")
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def _reuse_port_socket(family: socket.AddressFamily, address: Any) -> socket.socket:
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(address)
+    return sock
+
+
+class WorkerListener(socket.socket):
+    """The supervisor's bound, never listening socket. Pickled into a worker process (uvicorn
+    spawns its workers and hands them the sockets), it arrives there as a socket of the
+    worker's own bound to the same address with ``SO_REUSEPORT``, which the worker's server
+    then listens on."""
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        return (_reuse_port_socket, (self.family, self.getsockname()[:2]))
+
+
+def bind_worker_listener(host: str, port: int) -> WorkerListener:
+    """Bind ``host:port`` in the supervisor with ``SO_REUSEPORT`` (``port`` 0: any free port,
+    which the workers then share)."""
+    sock = WorkerListener(_family(host), socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -83,16 +147,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ServeConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(
-        APP,
-        host=opts.host,
-        port=opts.port,
-        workers=opts.workers,
-        proxy_headers=True,
-        access_log=False,  # the service writes its own access line (no query strings)
-        timeout_graceful_shutdown=opts.graceful_timeout,
-        log_config=None,  # the app configures logging (JSON lines) when it is built
-    )
+    settings: dict[str, Any] = {
+        "host": opts.host,
+        "port": opts.port,
+        "workers": opts.workers,
+        "proxy_headers": True,
+        "access_log": False,  # the service writes its own access line (no query strings)
+        "timeout_graceful_shutdown": opts.graceful_timeout,
+        "log_config": None,  # the app configures logging (JSON lines) when it is built
+    }
+    if opts.workers == 1 or not opts.reuse_port:
+        uvicorn.run(APP, **settings)
+        return 0
+    config = uvicorn.Config(APP, **settings)
+    try:
+        sock = bind_worker_listener(opts.host, opts.port)
+    except OSError as exc:
+        print(f"error: cannot bind {opts.host}:{opts.port}: {exc}", file=sys.stderr)
+        return 3
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
     return 0
 
 

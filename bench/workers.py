@@ -48,6 +48,40 @@ def _tree_cpu(pid: int) -> float:
     return sum(cpu_seconds(p) or 0.0 for p in [pid, *_children(pid)])
 
 
+def _worker_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds of each worker process (the supervisor itself when it serves alone)."""
+    kids = _children(pid) or [pid]
+    return {k: cpu_seconds(k) or 0.0 for k in kids}
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    fd_dir = Path(f"/proc/{pid}/fd")
+    try:
+        for fd in fd_dir.iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+    except OSError:
+        pass
+    return inodes
+
+
+def _connections_per_worker(pid: int, port: int) -> list[int]:
+    """Established client connections to ``port`` held by each worker (from /proc/net/tcp):
+    with keep-alive, a connection stays with the worker that accepted it."""
+    established: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                cols = line.split()
+                local_port = int(cols[1].rsplit(":", 1)[1], 16)
+                if local_port == port and cols[3] == "01":  # ESTABLISHED, server side
+                    established.add(cols[9])
+    return [len(_socket_inodes(k) & established) for k in (_children(pid) or [pid])]
+
+
 @contextlib.contextmanager
 def _serve(workers: int) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     with tempfile.TemporaryDirectory(prefix="vcf-bench-workers-") as tmp:
@@ -91,6 +125,7 @@ def _serve(workers: int) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
 
 def measure(workers: int, body_file: Path, args: argparse.Namespace) -> dict[str, Any]:
     with _serve(workers) as (proc, base):
+        port = int(base.rsplit(":", 1)[1])
         for _ in range(20):  # every worker imports and warms up on its first requests
             httpx.post(base + URL, content=body_file.read_bytes(), timeout=30,
                        headers={"Content-Type": "application/json"})  # fmt: skip
@@ -99,10 +134,15 @@ def measure(workers: int, body_file: Path, args: argparse.Namespace) -> dict[str
             "--concurrency", str(args.concurrency), "--duration", str(args.duration),
             "--warmup", str(args.warmup), "--max-requests", "1000000",
         ]  # fmt: skip
-        cpu0, t0 = _tree_cpu(proc.pid), time.perf_counter()
-        out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
-        cpu1, wall = _tree_cpu(proc.pid), time.perf_counter() - t0
-    raw: dict[str, Any] = json.loads(out.stdout)
+        cpu0, per0, t0 = _tree_cpu(proc.pid), _worker_cpu(proc.pid), time.perf_counter()
+        gen = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        time.sleep(args.warmup + args.duration / 2)  # mid-run: every connection is open
+        conns = _connections_per_worker(proc.pid, port)
+        stdout, _ = gen.communicate()
+        if gen.returncode != 0:
+            raise RuntimeError(f"load generator failed ({gen.returncode})")
+        cpu1, per1, wall = _tree_cpu(proc.pid), _worker_cpu(proc.pid), time.perf_counter() - t0
+    raw: dict[str, Any] = json.loads(stdout)
     lat = summary(raw.pop("latencies_ms"))
     return {
         "workers": workers,
@@ -111,6 +151,9 @@ def measure(workers: int, body_file: Path, args: argparse.Namespace) -> dict[str
         "p50": lat["p50"],
         "p99": lat["p99"],
         "server_cpu_pct": 100 * (cpu1 - cpu0) / wall,
+        "worker_cpu_pct": [100 * (per1[k] - per0.get(k, 0.0)) / wall for k in per1],
+        "connections": conns,
+        "cpu_ms_per_request": 1000 * (cpu1 - cpu0) / max(raw["issued"], 1),
         "client_cpu_pct": 100 * raw["client_cpu_s"] / raw["client_wall_s"],
     }
 
@@ -130,12 +173,18 @@ def main(argv: list[str] | None = None) -> int:
         f"order-select, 60 resources, concurrency {args.concurrency}, {args.duration:g} s; "
         f"load average {load[0]:.2f} {load[1]:.2f}, {os.cpu_count()} cores"
     )
-    print("| workers | req/s | p50 ms | p99 ms | server CPU % | load generator CPU % |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| workers | req/s | p50 ms | p99 ms | server CPU % (per worker) | server CPU ms/request "
+        "| connections per worker | load generator CPU % |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
+        per = " + ".join(f"{c:.0f}" for c in r["worker_cpu_pct"])
+        conns = " + ".join(str(c) for c in r["connections"])
         print(
             f"| {r['workers']} | {r['rps']:.1f} | {r['p50']:.1f} | {r['p99']:.1f} | "
-            f"{r['server_cpu_pct']:.0f} | {r['client_cpu_pct']:.0f} |"
+            f"{r['server_cpu_pct']:.0f} ({per}) | {r['cpu_ms_per_request']:.1f} | {conns} | "
+            f"{r['client_cpu_pct']:.0f} |"
         )
     print(f"2 workers / 1 worker: {rows[1]['rps'] / rows[0]['rps']:.2f}x")
     return 0

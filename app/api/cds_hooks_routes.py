@@ -142,28 +142,28 @@ async def invoke(
     )  # the orders' indications (reasonReference) the prefetch did not hold
     resources += fetched
     issues += problems
-    decision = await off_loop(  # CPU-bound: keep the event loop free (docs/faults.md)
-        request,
-        decide,
-        resources,
-        inv.draft_orders,
-        obtained=pre.obtained,
-        issues=issues,
-        hook=service.hook,
-        selections=inv.selections,
-        knowledge=knowledge,
-        settings=settings,
-    )
-    payload = await off_loop(request, dump_response, decision.response)
     metrics = app_metrics(request.app)
-    if metrics is not None:
-        metrics.observe_decision(
-            service_id, payload["cards"], (o.status for o in decision.assessment.orders)
-        )
     raw_input = await request.json()  # the value FastAPI parsed for ``body`` (cached)
+    client_iss = client.iss if client else None
 
-    def record() -> None:  # CPU (coverage report, canonical JSON, digests): off the loop too
+    def decide_and_record() -> dict[str, Any]:
+        """The CPU-bound rest of the call in one worker-thread hop (docs/faults.md): the
+        decision, its JSON form, metrics, and the audit entry (coverage report, canonical
+        JSON, digests) handed to the recorder before the answer leaves."""
+        decision = decide(
+            resources,
+            inv.draft_orders,
+            obtained=pre.obtained,
+            issues=issues,
+            hook=service.hook,
+            selections=inv.selections,
+            knowledge=knowledge,
+            settings=settings,
+        )
+        payload = dump_response(decision.response)
         if metrics is not None:
+            statuses = (o.status for o in decision.assessment.orders)
+            metrics.observe_decision(service_id, payload["cards"], statuses)
             metrics.observe_unmapped(u for c in decision.coverage for u in c.unmapped)
         submit_decision(
             request,
@@ -175,10 +175,11 @@ async def invoke(
             raw_input=raw_input,
             started=started,
             response_body=payload,
-            client_iss=client.iss if client else None,
+            client_iss=client_iss,
         )
+        return payload
 
-    await off_loop(request, record)
+    payload = await off_loop(request, decide_and_record)
     return FastJSONResponse(payload)
 
 

@@ -22,7 +22,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def known_service(service_id: str) -> ServiceDef:
+async def known_service(service_id: str) -> ServiceDef:
     """The CDS Service named in the path; 404 before the body is looked at."""
     service = service_catalog().get(service_id)
     if service is None:

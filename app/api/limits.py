@@ -37,6 +37,7 @@ from app.api.errors import error_response, field_detail
 
 _STEP = tuple(1 if b in b"[{" else -1 if b in b"]}" else 0 for b in range(256))
 _NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+_NOT_BRACKET_OR_QUOTE = bytes(b for b in range(256) if b not in b'[]{}"')
 # a JSON string; an unterminated one runs to the end, so every match is linear (no retries)
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
 # a \uD800-\uDFFF escape: only bodies with one are parsed again to look for a lone surrogate
@@ -124,19 +125,53 @@ def _is_json(scope: Scope) -> bool:
     return True
 
 
-def json_depth(raw: bytes) -> int:
-    """Deepest nesting of ``[``/``{`` outside strings, in one pass over the bytes (C-speed:
-    strings removed by splitting at quotes, or by one regex when the body has an escaped
-    quote; brackets kept by ``translate``). Exact for valid JSON."""
-    # without an escaped quote every quote opens or closes a string: the even pieces between
-    # quotes are outside strings; with one (or an escaped backslash before a closing quote)
-    # the regex skips the strings
-    escaped = b'\\"' in raw
-    outside = _JSON_STRING.sub(b"", raw) if escaped else b"".join(raw.split(b'"')[0::2])
-    brackets = outside.translate(None, _NOT_BRACKET)
+def _brackets(raw: bytes) -> bytes:
+    """The ``[]{}`` of ``raw`` outside JSON strings, in order (C-speed, see json_depth)."""
+    if b'\\"' not in raw:
+        # every quote opens or closes a string. Quotes and brackets only, then drop adjacent
+        # quote pairs: a string without a bracket inside vanishes. If no quote is left, no
+        # string held a bracket (one inside a string has an odd number of quotes before it,
+        # and pairs of adjacent quotes never straddle it, so one quote would stay).
+        reduced = raw.translate(None, _NOT_BRACKET_OR_QUOTE).replace(b'""', b"")
+        if b'"' not in reduced:
+            return reduced
+        # the even pieces between quotes are outside strings
+        outside = b"".join(raw.split(b'"')[0::2])
+    else:  # an escaped quote (or an escaped backslash before a closing quote): regex
+        outside = _JSON_STRING.sub(b"", raw)
+    return outside.translate(None, _NOT_BRACKET)
+
+
+def _prefix_depth(brackets: bytes) -> int:
     if not brackets:
         return 0
     return max(0, max(accumulate(map(_STEP.__getitem__, brackets))))
+
+
+def json_depth(raw: bytes) -> int:
+    """Deepest nesting of ``[``/``{`` outside strings, in one pass over the bytes (C-speed:
+    strings removed by translating and replacing, by splitting at quotes, or by one regex when
+    the body has an escaped quote). Exact for valid JSON."""
+    return _prefix_depth(_brackets(raw))
+
+
+def nested_deeper_than(raw: bytes, limit: int) -> bool:
+    """``json_depth(raw) > limit``, without walking every bracket in Python for the usual
+    body: each pass deletes the empty ``[]`` then the empty ``{}`` (two C scans), lowering the
+    nesting by one or two levels, so a body that empties within ``limit // 2`` passes nests at
+    most ``limit`` deep. Anything else (deeper, or brackets that do not match) is counted
+    exactly."""
+    brackets = left = _brackets(raw)
+    for _ in range(limit // 2):
+        if not left:
+            return False
+        shorter = left.replace(b"[]", b"").replace(b"{}", b"")
+        if shorter == left:  # mismatched brackets: not JSON, count them exactly
+            break
+        left = shorter
+    if not left:
+        return False
+    return _prefix_depth(brackets) > limit
 
 
 def json_depth_yielding(raw: bytes) -> int:
@@ -149,10 +184,7 @@ def json_depth_yielding(raw: bytes) -> int:
         parts.append(raw[last : match.start()])
         last = match.end()
     parts.append(raw[last:])
-    brackets = b"".join(parts).translate(None, _NOT_BRACKET)
-    if not brackets:
-        return 0
-    return max(0, max(accumulate(map(_STEP.__getitem__, brackets))))
+    return _prefix_depth(b"".join(parts).translate(None, _NOT_BRACKET))
 
 
 OFFLOAD_BYTES = 64 * 1024  # larger bodies are depth-checked in a worker thread
@@ -181,10 +213,10 @@ class JsonDepthMiddleware:
                 break
         body = b"".join(chunks)
         if len(body) > OFFLOAD_BYTES:
-            depth = await anyio.to_thread.run_sync(json_depth_yielding, body)
+            too_deep = await anyio.to_thread.run_sync(json_depth_yielding, body) > self.max_depth
         else:
-            depth = json_depth(body) if len(body) > self.max_depth else 0
-        if depth > self.max_depth:
+            too_deep = len(body) > self.max_depth and nested_deeper_than(body, self.max_depth)
+        if too_deep:
             msg = f"JSON nested deeper than {self.max_depth} levels"
             await _reject(scope, receive, send, 400, msg, "too_deep")
             return

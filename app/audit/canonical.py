@@ -25,9 +25,17 @@ _ID_TAIL = r"(?![A-Za-z0-9\-]|\.[A-Za-z0-9\-])"
 
 # orjson writes exactly the canonical form except for floats below 1e-4 (``0.00001`` and
 # ``2.5e-7`` where Python writes ``1e-05`` and ``2.5e-07``) and NaN / Infinity (``null`` where
-# Python writes ``NaN``): output with such a number or a ``null`` (or a string that looks like
-# one) is made again by the standard library
-_ORJSON_DIFFERS = re.compile(rb"[0-9]e-|(?:^|[-:,\[])0\.0000|null")
+# Python writes ``NaN``): output with such a number or a ``null`` is made again by the standard
+# library. The exponent and ``null`` patterns match only at the end of a JSON token (followed by
+# ``,``, ``]``, ``}`` or the end), so ordinary strings do not send a document to the slow path:
+# a UUID such as ``"3f1c2f9e-6a51-..."`` (every hookInstance) or the word "null" in a text. A
+# string that happens to look like such a token (``"x,1e-7,"``) only costs the slow path. Each
+# pattern starts with a literal (one fast scan each; a leading alternation is 30x slower).
+_ORJSON_DIFFERS = (
+    re.compile(rb"e-[0-9](?=[,\]}]|$)"),
+    re.compile(rb"0\.0000"),
+    re.compile(rb"null(?=[,\]}]|$)"),
+)
 
 
 def canonical_json(value: Any) -> bytes:
@@ -37,7 +45,7 @@ def canonical_json(value: Any) -> bytes:
         fast = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except (TypeError, orjson.JSONEncodeError):  # e.g. integers beyond 64 bits
         fast = None
-    if fast is not None and _ORJSON_DIFFERS.search(fast) is None:
+    if fast is not None and not any(p.search(fast) for p in _ORJSON_DIFFERS):
         return fast
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return text.encode("utf-8")

@@ -94,3 +94,26 @@ def test_canonical_json_is_the_standard_library_form(value: object) -> None:
     in the module docstring (json.dumps, sorted keys, compact, UTF-8)."""
     expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert canonical_json(value) == expected.encode("utf-8")
+
+
+def test_strings_that_look_like_numbers_keep_the_orjson_path(monkeypatch: Any) -> None:
+    """A UUID (``...9e-6a51...``: every hookInstance) or the word "null" in a text is not a
+    number or a null: the document is written by orjson, with the definition's bytes."""
+    value = {
+        "hookInstance": "3f1c2f9e-6a51-4b1e-9d53-7f1f0e2d9a11",
+        "note": "null or missing, see 1e-5 below",
+        "n": [1.5, 1e16, -0.0, 12],
+    }
+    expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    def standard_library_used(*_: Any, **__: Any) -> str:
+        raise AssertionError("canonical_json fell back to json.dumps")
+
+    monkeypatch.setattr("app.audit.canonical.json.dumps", standard_library_used)
+    assert canonical_json(value) == expected.encode("utf-8")
+
+
+def test_numbers_orjson_writes_differently_take_the_standard_library() -> None:
+    for value in ([1e-7], {"a": -1e-5}, [None], {"a": float("nan")}, 2.5e-07, None):
+        expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert canonical_json(value) == expected.encode("utf-8"), value

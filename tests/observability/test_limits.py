@@ -13,7 +13,13 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.api.limits import BodyLimitMiddleware, check_json_limits, json_depth
+from app.api.limits import (
+    BodyLimitMiddleware,
+    check_json_limits,
+    json_depth,
+    json_depth_yielding,
+    nested_deeper_than,
+)
 from tests.fhir_builders import bundle, hook_request, obs, v1_observations
 
 LIMIT = 4096
@@ -194,3 +200,43 @@ def test_depth_scanner_equals_the_parsed_depth(value: Any) -> None:
     the parsed document, whatever brackets, quotes and backslashes its strings hold."""
     raw = json.dumps(value).encode()
     assert json_depth(raw) == _depth(value)
+
+
+# strings full of brackets, quotes and backslashes: the scanners must skip them
+_text_with_accents = st.text(alphabet='[]{}"\\ab\u00e9', max_size=6)
+_values_with_accents = st.recursive(
+    st.none() | st.integers() | _text_with_accents,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(_text_with_accents, inner, max_size=3)
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_values_with_accents, st.integers(min_value=0, max_value=12), st.booleans())
+def test_depth_scanners_agree_with_the_parsed_value(value: Any, limit: int, ascii_: bool) -> None:
+    raw = json.dumps(value, ensure_ascii=ascii_).encode("utf-8")
+    depth = _depth(value)
+    assert json_depth(raw) == depth
+    assert json_depth_yielding(raw) == depth
+    assert nested_deeper_than(raw, limit) is (depth > limit)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=60) | st.text(alphabet='[]{}"\\ a', max_size=60).map(str.encode))
+def test_nested_deeper_than_matches_the_exact_count_on_malformed_bytes(raw: bytes) -> None:
+    for limit in (0, 1, 2, 3, 8):
+        assert nested_deeper_than(raw, limit) is (json_depth(raw) > limit)
+
+
+def test_nested_deeper_than_counts_deep_bodies_exactly() -> None:
+    for depth in (7, 8, 9, 15, 16, 17, 64, 65, 200):
+        for opener, closer in ((b"[", b"]"), (b'{"a":', b"}"), (b'[{"a":', b"}]")):
+            raw = opener * depth + b"1" + closer * depth
+            expected = json_depth(raw)
+            for limit in (8, 16, 64):
+                assert nested_deeper_than(raw, limit) is (expected > limit), (depth, limit)
+    start = time.perf_counter()
+    assert nested_deeper_than(b"[" * 30_000 + b"]" * 30_000, 64)  # OFFLOAD_BYTES-sized
+    assert time.perf_counter() - start < 2

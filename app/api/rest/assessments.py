@@ -12,7 +12,12 @@ from app.api.audit_submit import submit_decision
 from app.api.auth_gate import ClientDep, accept_client
 from app.api.deps import KnowledgeDep, SettingsDep
 from app.api.errors import operation_outcome
-from app.api.limits import OFFLOAD_BYTES, json_depth, json_depth_yielding, unicode_problem
+from app.api.limits import (
+    OFFLOAD_BYTES,
+    json_depth_yielding,
+    nested_deeper_than,
+    unicode_problem,
+)
 from app.api.offload import off_loop
 from app.api.rest.assessment_models import AssessmentResponse, assessment_body, dump_coverage
 from app.audit.setup import patient_id_of
@@ -120,11 +125,12 @@ async def create_assessment(
     started = time.perf_counter()
     raw = await request.body()
     # JsonDepthMiddleware checks JSON content types only; this route parses any body
+    limit = settings.max_json_depth
     if len(raw) > OFFLOAD_BYTES:  # large: in a worker thread, yielding the GIL
-        depth = await off_loop(request, json_depth_yielding, raw)
+        too_deep = await off_loop(request, json_depth_yielding, raw) > limit
     else:
-        depth = json_depth(raw)
-    if depth > settings.max_json_depth:
+        too_deep = nested_deeper_than(raw, limit)
+    if too_deep:
         return _error(["body"], f"JSON nested deeper than {settings.max_json_depth} levels")
     if (problem := unicode_problem(raw)) is not None:
         return _error(["body"], problem)
