@@ -4,6 +4,8 @@ same category; otherwise not rated, naming the findings that would decide it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.clinical.findings import DraftOrder
 from app.clinical.order_rating import pama_for, rate_order
 from app.clinical.state import ClinicalState
@@ -16,7 +18,7 @@ MRI_WITHOUT_AND_WITH = "MRI spine area of interest without and with IV contrast"
 CT_WITH = "CT spine area of interest with IV contrast"
 BONE_SCAN = "Bone scan whole body"
 BIOPSY = "Image-guided biopsy spine area of interest"
-NEW_SYMPTOMATIC = {"vcf_present": True, "vcf_new": True, "symptomatic": True}
+NEW_SYMPTOMATIC: dict[str, Any] = {"vcf_present": True, "vcf_new": True, "symptomatic": True}
 # seed 003 Variant 1: new symptomatic VCF, no malignancy, nothing treated before, a single VCF
 V1_CERTAIN = ClinicalState(
     **NEW_SYMPTOMATIC, malignancy_history=False, prior_vcf_treatment=False, multiple_vcfs=False
