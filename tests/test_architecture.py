@@ -56,7 +56,7 @@ def test_planted_violations_break_each_contract(tmp_path: Path) -> None:
 
     _plant(project, "app.clinical.zz_web", "from fastapi import Request\n")
     _plant(project, "app.clinical.zz_disk", "import pathlib\n")
-    _plant(project, "app.knowledge.zz_up", "import app.assessment.orders\n")
+    _plant(project, "app.knowledge.zz_up", "import app.assessment.service\n")
     _plant(project, "app.audit.zz_http", "import starlette.requests\n")
     _plant(project, "app.cards.zz_cycle_a", "import app.cards.zz_cycle_b\n")
     _plant(project, "app.cards.zz_cycle_b", "import app.cards.zz_cycle_a\n")
@@ -67,7 +67,7 @@ def test_planted_violations_break_each_contract(tmp_path: Path) -> None:
     assert f"Contracts: 0 kept, {len(CONTRACTS)} broken." in out
     # each planted import is named by the contract it breaks
     assert "app.knowledge is not allowed to import app.assessment" in out  # layers
-    assert "app.knowledge.zz_up -> app.assessment.orders" in out
+    assert "app.knowledge.zz_up -> app.assessment.service" in out
     assert "app.clinical is not allowed to import fastapi" in out  # clinical-pure, http-in-api
     assert "app.clinical is not allowed to import pathlib" in out  # clinical-no-io
     assert "app.audit is not allowed to import starlette" in out  # http-in-api
