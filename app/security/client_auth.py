@@ -33,7 +33,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeGuard
 from urllib.parse import urlsplit
@@ -42,6 +42,8 @@ import anyio.to_thread
 import httpx
 import jwt
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from app.json_types import JsonObject
 
 __all__ = [
     "AuthConfig",
@@ -78,7 +80,7 @@ _MAX_ID_CHARS = 256
 _MAX_JWKS_KEYS = 100
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
-JwksFetcher = Callable[[str], Awaitable[dict[str, Any]]]
+JwksFetcher = Callable[[str], Awaitable[JsonObject]]
 """Fetches a JWK Set document (a JSON object) from a URL."""
 
 
@@ -121,8 +123,8 @@ def _is_https_url(url: str) -> bool:
 def _strict_json(raw: bytes | str) -> Any:
     """Parse JSON rejecting duplicate member names and NaN/Infinity (RFC 7519 §4, RFC 8259)."""
 
-    def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        obj: dict[str, Any] = {}
+    def _pairs(pairs: list[tuple[str, Any]]) -> JsonObject:
+        obj: JsonObject = {}
         for name, value in pairs:
             if name in obj:
                 raise ValueError("duplicate JSON member")
@@ -135,12 +137,12 @@ def _strict_json(raw: bytes | str) -> Any:
     return json.loads(raw, object_pairs_hook=_pairs, parse_constant=_constant)
 
 
-def _index_jwks(jwks: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def _index_jwks(jwks: JsonObject) -> dict[str, JsonObject]:
     """Index a JWK Set (RFC 7517 §5) by its unique ``kid`` values; raise ValueError if malformed."""
     keys = jwks.get("keys")
     if not isinstance(keys, list) or len(keys) > _MAX_JWKS_KEYS:
         raise ValueError("a JWK Set needs a 'keys' array of at most 100 keys")
-    indexed: dict[str, dict[str, Any]] = {}
+    indexed: dict[str, JsonObject] = {}
     for jwk in keys:
         if not isinstance(jwk, dict):
             raise ValueError("JWK Set entries must be objects")
@@ -162,14 +164,14 @@ class TrustedIssuer(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     iss: str = Field(min_length=1)
-    jwks: dict[str, Any] | None = None
+    jwks: JsonObject | None = None
     jku_allow: list[str] = Field(default_factory=list)
     fhir_servers: list[str] = Field(default_factory=list)
     role: Literal["client", "admin"] = "client"
 
     @field_validator("jwks")
     @classmethod
-    def _valid_jwks(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+    def _valid_jwks(cls, value: JsonObject | None) -> JsonObject | None:
         if value is not None:
             _index_jwks(value)
         return value
@@ -307,7 +309,7 @@ class HttpsJwksFetcher:
         self._trust_env = trust_env
         self._transport = transport
 
-    async def __call__(self, url: str) -> dict[str, Any]:
+    async def __call__(self, url: str) -> JsonObject:
         if not _is_https_url(url):
             raise ValueError("JWK Set URL must be https")
         body = bytearray()
@@ -338,7 +340,7 @@ class HttpsJwksFetcher:
 
 @dataclass(slots=True)
 class _CachedSet:
-    keys: dict[str, dict[str, Any]]
+    keys: dict[str, JsonObject]
     fetched_at: float
 
 
@@ -392,7 +394,7 @@ class JwksCache:
             self._locks[url] = held
         return held[1]
 
-    async def get_key(self, url: str, kid: str) -> dict[str, Any]:
+    async def get_key(self, url: str, kid: str) -> JsonObject:
         """The JWK with ``kid`` from the set at ``url``. Raises :class:`AuthError`
         ``jwks_fetch_failed`` (the fetch or its document failed now, or failed at the last
         attempt and the next is not due yet; ``detail`` has the cause) or ``unknown_kid``
@@ -447,7 +449,7 @@ def _bearer_token(authorization: str | None) -> str:
     return token
 
 
-def _json_object(raw: bytes) -> dict[str, Any]:
+def _json_object(raw: bytes) -> JsonObject:
     try:
         value = _strict_json(raw)
     except ValueError:
@@ -457,7 +459,7 @@ def _json_object(raw: bytes) -> dict[str, Any]:
     return value
 
 
-def _segment(segment: str) -> dict[str, Any]:
+def _segment(segment: str) -> JsonObject:
     try:
         raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
     except ValueError:
@@ -470,8 +472,8 @@ def _short_str(value: object) -> TypeGuard[str]:
 
 
 async def _find_jwk(
-    issuer: TrustedIssuer, header: Mapping[str, Any], kid: str, jwks_cache: JwksCache
-) -> dict[str, Any]:
+    issuer: TrustedIssuer, header: JsonObject, kid: str, jwks_cache: JwksCache
+) -> JsonObject:
     """The issuer's key for ``kid``: its configured (out-of-band) JWK Set first, whatever
     ``jku`` says; else the set at ``jku`` when that URL is allow-listed for the issuer."""
     static = _index_jwks(issuer.jwks) if issuer.jwks is not None else {}
@@ -497,7 +499,7 @@ async def _find_jwk(
     return await jwks_cache.get_key(jku, kid)
 
 
-def _verification_key(jwk: Mapping[str, Any], alg: str) -> jwt.PyJWK:
+def _verification_key(jwk: JsonObject, alg: str) -> jwt.PyJWK:
     kty, crv = _ALG_KEY_TYPES[alg]
     if jwk.get("kty") != kty or (crv is not None and jwk.get("crv") != crv):
         raise AuthError("key_alg_mismatch")
@@ -517,7 +519,7 @@ def _verification_key(jwk: Mapping[str, Any], alg: str) -> jwt.PyJWK:
         raise AuthError("invalid_key") from None
 
 
-def _number(claims: Mapping[str, Any], name: str) -> float:
+def _number(claims: JsonObject, name: str) -> float:
     value = claims[name]
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise AuthError(f"invalid_{name}")
@@ -531,7 +533,7 @@ def _number(claims: Mapping[str, Any], name: str) -> float:
 
 
 def _check_claims(
-    claims: Mapping[str, Any], *, iss: str, audience: str, config: AuthConfig, now: float
+    claims: JsonObject, *, iss: str, audience: str, config: AuthConfig, now: float
 ) -> ClientIdentity:
     if claims.get("iss") != iss:
         raise AuthError("untrusted_iss")
