@@ -64,7 +64,7 @@ def render() -> str:
             f"that differ from the labels: {len(chosen.errors)} vs "
             f"{len(results['regex'].errors)}.\n"
         )
-        texts = {item["id"]: item["text"] for item in corpus}
+        texts = {item.id: item.text for item in corpus}
         out.append("Disagreements of ConText with the labels:\n")
         out.extend(f"- `{e}`: {texts[e.split()[0]]}" for e in chosen.errors)
         out.append("")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
-from typing import Any
 
 from app.clinical.findings import (
     Finding,
@@ -40,6 +39,7 @@ from app.fhir.orders import read_order
 from app.fhir.raw import objs, parse_date, reference_id, resource_label, text
 from app.fhir.report_count import report_enumerations
 from app.fhir.reports import NarrativeBudget, read_report, without_outranked_text
+from app.json_types import JsonObject
 
 MAX_DEPTH = 4  # Bundles inside Bundles
 MAX_RESOURCES = 10_000
@@ -53,7 +53,7 @@ _READ_TYPES = frozenset(
 )
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 
-Resource = dict[str, Any]
+Resource = JsonObject
 
 
 # --- unpacking ------------------------------------------------------------------------------

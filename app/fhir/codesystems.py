@@ -15,6 +15,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.codesystem import CodeSystem
 
 from app.fhir.codes import code_tables
+from app.json_types import JsonObject
 from app.knowledge.card_codes import card_codes
 from app.knowledge.loader import default_knowledge
 
@@ -24,8 +25,8 @@ PUBLISHER = "VCF-CDS"
 
 
 def _code_system(
-    cs_id: str, title: str, description: str, concepts: list[dict[str, Any]], **extra: Any
-) -> dict[str, Any]:
+    cs_id: str, title: str, description: str, concepts: list[JsonObject], **extra: Any
+) -> JsonObject:
     resource = CodeSystem.model_validate(
         {
             "resourceType": "CodeSystem",
@@ -48,7 +49,7 @@ def _code_system(
     return dict(resource.model_dump(mode="json", exclude_none=True, by_alias=True))
 
 
-def _finding() -> dict[str, Any]:
+def _finding() -> JsonObject:
     tables = code_tables().findings
     properties = [
         {"code": "value-type", "type": "code", "description": "boolean, coded, quantity, integer"},
@@ -56,9 +57,9 @@ def _finding() -> dict[str, Any]:
         {"code": "unit", "type": "string", "description": "Expected UCUM unit (quantities)"},
         {"code": "per-level", "type": "boolean", "description": "Read per vertebral level"},
     ]
-    concepts: list[dict[str, Any]] = []
+    concepts: list[JsonObject] = []
     for f in tables.findings:
-        props: list[dict[str, Any]] = [{"code": "value-type", "valueCode": f.type}]
+        props: list[JsonObject] = [{"code": "value-type", "valueCode": f.type}]
         props += [{"code": "value", "valueString": v} for v in f.values or []]
         if f.unit:
             props.append({"code": "unit", "valueString": f.unit})
@@ -77,7 +78,7 @@ def _finding() -> dict[str, Any]:
     )
 
 
-def _vertebral_level() -> dict[str, Any]:
+def _vertebral_level() -> JsonObject:
     concepts = [
         {
             "code": f"{r.prefix}{i}",
@@ -95,7 +96,7 @@ def _vertebral_level() -> dict[str, Any]:
     )
 
 
-def _card_topic() -> dict[str, Any]:
+def _card_topic() -> JsonObject:
     concepts = [
         {
             "code": f"acr-variant-{v.id}",
@@ -118,7 +119,7 @@ def _card_topic() -> dict[str, Any]:
     )
 
 
-def _order() -> dict[str, Any]:
+def _order() -> JsonObject:
     concepts = [
         {"code": c.code, "display": c.display, "definition": c.definition}
         for c in code_tables().orders.codes
@@ -132,7 +133,7 @@ def _order() -> dict[str, Any]:
     )
 
 
-def _override_reason() -> dict[str, Any]:
+def _override_reason() -> JsonObject:
     codes = card_codes()
     concepts = [
         {"code": r.code, "display": r.display, "definition": r.display}
@@ -147,7 +148,7 @@ def _override_reason() -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
-def _all() -> dict[str, dict[str, Any]]:
+def _all() -> dict[str, JsonObject]:
     built = [_finding(), _vertebral_level(), _card_topic(), _order(), _override_reason()]
     return {str(cs["id"]): cs for cs in built}
 
@@ -156,13 +157,13 @@ def code_system_ids() -> list[str]:
     return list(_all())
 
 
-def get_code_system(cs_id: str) -> dict[str, Any] | None:
+def get_code_system(cs_id: str) -> JsonObject | None:
     """The CodeSystem resource with this id as JSON, or ``None``."""
     found = _all().get(cs_id)
     return copy.deepcopy(found) if found is not None else None
 
 
-def code_system_bundle() -> dict[str, Any]:
+def code_system_bundle() -> JsonObject:
     """A ``searchset`` Bundle of every CodeSystem."""
     entries = [
         {"fullUrl": cs["url"], "resource": cs, "search": {"mode": "match"}}

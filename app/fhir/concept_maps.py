@@ -28,6 +28,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from app.fhir.codes import DATA_DIR, FindingCode, code_tables
+from app.json_types import JsonObject
 from app.knowledge.loader import default_knowledge
 
 STANDARD_FILE = "standard_maps.json"
@@ -240,7 +241,7 @@ def _standard_index(maps: StandardMaps) -> CodeIndex:
 # --- site-local ConceptMap files ------------------------------------------------------------
 
 
-def _validate_concept_map(raw: Any, name: str) -> dict[str, Any]:
+def _validate_concept_map(raw: Any, name: str) -> JsonObject:
     from fhir.resources.R4B.conceptmap import ConceptMap  # start-up only
 
     if not isinstance(raw, dict) or raw.get("resourceType") != "ConceptMap":
@@ -255,7 +256,7 @@ def _validate_concept_map(raw: Any, name: str) -> dict[str, Any]:
     return raw
 
 
-def _site_entries(raw: dict[str, Any], name: str, map_id: str) -> list[MapEntry]:
+def _site_entries(raw: JsonObject, name: str, map_id: str) -> list[MapEntry]:
     tables = code_tables().findings
     known = tables.by_code()
     levels = set(default_knowledge().anatomy.levels())

@@ -11,12 +11,12 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 from functools import lru_cache
-from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.conceptmap import ConceptMap
 
 from app.fhir.concept_maps import CodeIndex, MapEntry, index
+from app.json_types import JsonObject
 
 BASE = "http://vcf-cds.org/fhir/ConceptMap"
 VERSION = "0.1.0"
@@ -58,7 +58,7 @@ def _answer_entries(idx: CodeIndex) -> list[MapEntry]:
     return out
 
 
-def _concept_map(map_id: str, entries: list[MapEntry]) -> dict[str, Any]:
+def _concept_map(map_id: str, entries: list[MapEntry]) -> JsonObject:
     groups: dict[tuple[str, str], list[MapEntry]] = defaultdict(list)
     for e in entries:
         groups[(e.system, e.target_system)].append(e)
@@ -104,7 +104,7 @@ def _concept_map(map_id: str, entries: list[MapEntry]) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=4)
-def _built(idx_id: int) -> dict[str, dict[str, Any]]:
+def _built(idx_id: int) -> dict[str, JsonObject]:
     idx = index()
     by_map: dict[str, list[MapEntry]] = defaultdict(list)
     for e in idx.entries:
@@ -113,7 +113,7 @@ def _built(idx_id: int) -> dict[str, dict[str, Any]]:
     return {map_id: _concept_map(map_id, rows) for map_id, rows in by_map.items()}
 
 
-def _all() -> dict[str, dict[str, Any]]:
+def _all() -> dict[str, JsonObject]:
     return _built(id(index()))
 
 
@@ -121,13 +121,13 @@ def concept_map_ids() -> list[str]:
     return list(_all())
 
 
-def get_concept_map(map_id: str) -> dict[str, Any] | None:
+def get_concept_map(map_id: str) -> JsonObject | None:
     """The ConceptMap with this id as JSON, or ``None``."""
     found = _all().get(map_id)
     return copy.deepcopy(found) if found is not None else None
 
 
-def concept_map_bundle() -> dict[str, Any]:
+def concept_map_bundle() -> JsonObject:
     """A ``searchset`` Bundle of every ConceptMap."""
     entries = [
         {"fullUrl": cm["url"], "resource": cm, "search": {"mode": "match"}}

@@ -21,7 +21,6 @@ speaks about, like the other findings derived from ordinary EHR data (``app.fhir
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from app.clinical.findings import InputIssue
 from app.fhir.codes import code_tables
@@ -30,6 +29,7 @@ from app.fhir.history import condition_effects, icd_form
 from app.fhir.observations import Candidate
 from app.fhir.raw import codings, obj, parse_datetime
 from app.fhir.sites import body_site
+from app.json_types import JsonObject
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 PRESENT_STATUSES = frozenset({"active", "recurrence", "relapse"})
@@ -108,7 +108,7 @@ def read_indication_findings(
     return [] if match is None else [Candidate(match, True, source, None, None, effective)]
 
 
-def _onset(resource: dict[str, Any]) -> datetime | None:
+def _onset(resource: JsonObject) -> datetime | None:
     """onsetDateTime, onsetPeriod.start or recordedDate: the first that parses."""
     period = obj(resource, "onsetPeriod")
     for raw in (
@@ -122,7 +122,7 @@ def _onset(resource: dict[str, Any]) -> datetime | None:
 
 
 def read_condition_findings(
-    resource: dict[str, Any], label: str
+    resource: JsonObject, label: str
 ) -> tuple[list[Candidate], list[InputIssue]]:
     """Finding candidates of one Condition (usually none)."""
     match = finding_of(resource.get("code"))

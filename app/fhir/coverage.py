@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from app.clinical.findings import FindingValue, PatientFindings
 from app.fhir.observations import NOT_A_FINDING
 from app.fhir.raw import MAX_TOKEN, codings, objs, resource_label
+from app.json_types import JsonObject
 
 MAX_UNMAPPED_PER_RESOURCE = 10
 
@@ -56,7 +56,7 @@ def _unmapped_codes(concept: object) -> list[tuple[str, str]]:
     return [(s or "(no system)", c[:MAX_TOKEN]) for s, c, _ in codings(concept)]
 
 
-def _element(resource: dict[str, Any], path: str) -> object:
+def _element(resource: JsonObject, path: str) -> object:
     """The CodeableConcept at ``code`` or ``component[i].code`` of ``resource``."""
     if path == "code":
         return resource.get("code")
@@ -69,8 +69,8 @@ def _element(resource: dict[str, Any], path: str) -> object:
 
 
 def coverage_report(
-    resources: Sequence[dict[str, Any]],
-    draft_orders: Sequence[dict[str, Any]],
+    resources: Sequence[JsonObject],
+    draft_orders: Sequence[JsonObject],
     pf: PatientFindings,
 ) -> list[ResourceCoverage]:
     """One entry per resource read (in input order), then one per draft order."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -28,6 +28,7 @@ from app.clinical.findings import FractureEnumeration, InputIssue
 from app.fhir.codes import ICD_CODE, LOINC_CODE, code_tables, load_code_file
 from app.fhir.observations import Candidate, effective_time
 from app.fhir.raw import codings, is_number, obj, objs, text
+from app.json_types import JsonObject
 
 DATA_FILE = Path(__file__).parent / "data" / "derived_findings.json"
 USED_STATUSES = frozenset({"final", "amended", "corrected", "preliminary"})
@@ -206,7 +207,7 @@ def derived_rules() -> DerivedRules:
 
 
 def _temperature(
-    resource: dict[str, Any], rule: ObservationRule, label: str, issues: list[InputIssue]
+    resource: JsonObject, rule: ObservationRule, label: str, issues: list[InputIssue]
 ) -> float | None:
     quantity = obj(resource, "valueQuantity")
     value = quantity.get("value") if quantity else None
@@ -224,7 +225,7 @@ def _temperature(
 
 
 def _score(
-    resource: dict[str, Any], rule: ObservationRule, label: str, issues: list[InputIssue]
+    resource: JsonObject, rule: ObservationRule, label: str, issues: list[InputIssue]
 ) -> int | None:
     raw = resource.get("valueInteger")
     low, high = rule.range or (0, 0)
@@ -260,7 +261,7 @@ def _observation_rule(concept: object) -> ObservationRule | None:
 
 
 def derive_from_observation(
-    resource: dict[str, Any], label: str, today: date, issues: list[InputIssue]
+    resource: JsonObject, label: str, today: date, issues: list[InputIssue]
 ) -> list[Candidate]:
     """Candidates of one Observation that carries no project finding code."""
     rule = _observation_rule(resource.get("code"))
@@ -296,12 +297,12 @@ def derive_from_observation(
 # --- fracture enumeration -------------------------------------------------------------------
 
 
-def is_enumeration(resource: dict[str, Any]) -> bool:
+def is_enumeration(resource: JsonObject) -> bool:
     """Whether ``resource`` is a listed fracture assessment (RadElement RDES230 ...)."""
     return derived_rules().is_enumeration(resource.get("code"))
 
 
-def _members(resource: dict[str, Any]) -> list[str] | None:
+def _members(resource: JsonObject) -> list[str] | None:
     """``Observation/<id>`` of each ``hasMember``; None when one is not such a reference."""
     out = []
     for ref in objs(resource, "hasMember"):
@@ -314,7 +315,7 @@ def _members(resource: dict[str, Any]) -> list[str] | None:
 
 
 def enumerations(
-    panels: list[tuple[dict[str, Any], str, list[Candidate]]],
+    panels: list[tuple[JsonObject, str, list[Candidate]]],
     candidates: list[Candidate],
     issues: list[InputIssue],
 ) -> list[FractureEnumeration]:

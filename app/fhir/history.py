@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from app.clinical.findings import DocumentedFracture, EtiologyEvidence, InputIssue
 from app.fhir.codes import Effect, code_tables
 from app.fhir.raw import codings, obj, objs, parse_datetime, text
 from app.fhir.sites import parse_level
+from app.json_types import JsonObject
 
 IGNORED_VERIFICATION = frozenset({"entered-in-error", "refuted"})
 
@@ -53,7 +53,7 @@ def condition_effects(concept: object) -> set[Effect]:
     return effects
 
 
-def _onset(resource: dict[str, Any]) -> datetime | None:
+def _onset(resource: JsonObject) -> datetime | None:
     period = obj(resource, "onsetPeriod")
     for raw in (
         resource.get("onsetDateTime"),
@@ -66,7 +66,7 @@ def _onset(resource: dict[str, Any]) -> datetime | None:
     return None
 
 
-def _condition_level(resource: dict[str, Any], label: str, issues: list[InputIssue]) -> str | None:
+def _condition_level(resource: JsonObject, label: str, issues: list[InputIssue]) -> str | None:
     for i, site in enumerate(objs(resource, "bodySite")):
         for _, code, _ in codings(site):
             if (level := parse_level(code)) is not None:
@@ -81,7 +81,7 @@ def _condition_level(resource: dict[str, Any], label: str, issues: list[InputIss
     return None
 
 
-def _verification_ignored(resource: dict[str, Any]) -> str | None:
+def _verification_ignored(resource: JsonObject) -> str | None:
     for _, code, _ in codings(resource.get("verificationStatus")):
         if code in IGNORED_VERIFICATION:
             return code
@@ -89,7 +89,7 @@ def _verification_ignored(resource: dict[str, Any]) -> str | None:
 
 
 def read_condition(
-    resource: dict[str, Any], label: str, into: HistorySources, issues: list[InputIssue]
+    resource: JsonObject, label: str, into: HistorySources, issues: list[InputIssue]
 ) -> None:
     """Add one Condition's facts to ``into``."""
     ignored = _verification_ignored(resource)
@@ -117,7 +117,7 @@ def read_condition(
 
 
 def read_procedure(
-    resource: dict[str, Any], label: str, into: HistorySources, issues: list[InputIssue]
+    resource: JsonObject, label: str, into: HistorySources, issues: list[InputIssue]
 ) -> None:
     """A completed Procedure with a listed CPT code is prior augmentation/spine surgery."""
     tables = code_tables().procedures

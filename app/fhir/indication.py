@@ -16,7 +16,6 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
 
 from app.clinical.findings import InputIssue
 from app.fhir.condition_findings import (
@@ -28,8 +27,9 @@ from app.fhir.derived import derive_from_observation, derived_rules
 from app.fhir.history import HistorySources, condition_effects, read_condition
 from app.fhir.observations import Candidate, read_observation
 from app.fhir.raw import codings, obj, objs, parse_datetime, text
+from app.json_types import JsonObject
 
-Resource = dict[str, Any]
+Resource = JsonObject
 REFERENCE = re.compile(r"(?:^|/)(Condition|Observation)/([A-Za-z0-9\-.]{1,64})$")
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from app.fhir.codes import code_tables
 from app.fhir.raw import codings, obj, objs, parse_datetime, text
+from app.json_types import JsonObject
 
 IGNORED_STATUSES = frozenset({"entered-in-error", "not-taken", "intended", "cancelled", "draft"})
 OPEN_STATUSES = frozenset({"active", "on-hold", "unknown"})
@@ -39,7 +39,7 @@ def _words(*labels: str | None) -> list[str]:
     return [w for label in labels if label for w in _WORD.findall(label[:512].lower())]
 
 
-def _medication_concept(resource: dict[str, Any], medications: dict[str, dict[str, Any]]) -> object:
+def _medication_concept(resource: JsonObject, medications: dict[str, JsonObject]) -> object:
     concept = resource.get("medicationCodeableConcept")
     if concept is not None:
         return concept
@@ -51,9 +51,7 @@ def _medication_concept(resource: dict[str, Any], medications: dict[str, dict[st
     return med.get("code") if med else None
 
 
-def is_systemic_corticosteroid(
-    resource: dict[str, Any], medications: dict[str, dict[str, Any]]
-) -> bool:
+def is_systemic_corticosteroid(resource: JsonObject, medications: dict[str, JsonObject]) -> bool:
     """Whether the record is a systemic corticosteroid (see module docstring)."""
     tables = code_tables().medications
     concept = _medication_concept(resource, medications)
@@ -95,7 +93,7 @@ def _period(period: object) -> tuple[date | None, date | None]:
     return (start.date() if start else None), (end.date() if end else None)
 
 
-def _bounds(resource: dict[str, Any]) -> list[tuple[date | None, date | None, float | None]]:
+def _bounds(resource: JsonObject) -> list[tuple[date | None, date | None, float | None]]:
     out: list[tuple[date | None, date | None, float | None]] = []
     for dosage in objs(resource, "dosage") + objs(resource, "dosageInstruction"):
         repeat = obj(obj(dosage, "timing"), "repeat")
@@ -106,7 +104,7 @@ def _bounds(resource: dict[str, Any]) -> list[tuple[date | None, date | None, fl
     return out
 
 
-def _supply_days(resource: dict[str, Any]) -> float | None:
+def _supply_days(resource: JsonObject) -> float | None:
     dispense = obj(resource, "dispenseRequest")
     days = _duration_days(dispense.get("expectedSupplyDuration")) if dispense else None
     if days is None or dispense is None:
@@ -118,7 +116,7 @@ def _supply_days(resource: dict[str, Any]) -> float | None:
     return days * (1 + count)
 
 
-def course_of(resource: dict[str, Any], label: str, today: date) -> Course:
+def course_of(resource: JsonObject, label: str, today: date) -> Course:
     """The interval (or length) of one corticosteroid record; unknown parts are ``None``."""
     status = text(resource, "status", 40)
     start, end = _period(resource.get("effectivePeriod"))

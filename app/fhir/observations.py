@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from app.clinical.findings import FindingValue, InputIssue
 from app.fhir.codes import FindingCode, code_tables, plain
@@ -20,6 +19,7 @@ from app.fhir.concept_maps import index
 from app.fhir.raw import codings, obj, objs, parse_datetime, text
 from app.fhir.sites import Site, body_site, component_level, is_level_component, plain_level
 from app.fhir.values import Problem, read_value
+from app.json_types import JsonObject
 
 NOT_A_FINDING = "no VCF-CDS finding code"  # the start of the issue for an unmapped code
 USED_STATUSES = frozenset({"final", "amended", "corrected", "preliminary"})
@@ -66,15 +66,13 @@ def _first_coding(concept: object) -> str:
     return "no coding"
 
 
-def _not_a_finding(resource: dict[str, Any], label: str, issues: list[InputIssue]) -> None:
+def _not_a_finding(resource: JsonObject, label: str, issues: list[InputIssue]) -> None:
     shown = _first_coding(resource.get("code"))
     message = f"{NOT_A_FINDING} ({shown}); ignored"
     issues.append(InputIssue("information", f"{label}.code", message))
 
 
-def effective_time(
-    resource: dict[str, Any], label: str, issues: list[InputIssue]
-) -> datetime | None:
+def effective_time(resource: JsonObject, label: str, issues: list[InputIssue]) -> datetime | None:
     """``effectiveDateTime`` / ``effectiveInstant`` / ``effectivePeriod.end`` (else start) /
     ``issued``: the first that parses."""
     period = obj(resource, "effectivePeriod")
@@ -95,7 +93,7 @@ def effective_time(
     return None
 
 
-def _status_ok(resource: dict[str, Any], label: str, issues: list[InputIssue]) -> bool:
+def _status_ok(resource: JsonObject, label: str, issues: list[InputIssue]) -> bool:
     status = text(resource, "status", 40)
     if status in USED_STATUSES:
         return True
@@ -107,7 +105,7 @@ def _status_ok(resource: dict[str, Any], label: str, issues: list[InputIssue]) -
 class _Reader:
     """Reads the candidates of one Observation into ``out`` and ``issues``."""
 
-    def __init__(self, resource: dict[str, Any], label: str, issues: list[InputIssue]) -> None:
+    def __init__(self, resource: JsonObject, label: str, issues: list[InputIssue]) -> None:
         self.resource = resource
         self.label = label
         self.issues = issues
@@ -117,7 +115,7 @@ class _Reader:
 
     def add(
         self,
-        element: dict[str, Any],
+        element: JsonObject,
         match: tuple[str, bool],
         where: str,
         source: str,
@@ -151,9 +149,7 @@ class _Reader:
         self.issues.append(InputIssue("warning", f"{where}.bodySite", message))
         return False
 
-    def read(
-        self, own: tuple[str, bool] | None, components: list[dict[str, Any]]
-    ) -> list[Candidate]:
+    def read(self, own: tuple[str, bool] | None, components: list[JsonObject]) -> list[Candidate]:
         """``own``: ``finding_match`` of the resource's code; ``components``: its
         component objects."""
         own_code = own[0] if own is not None else None
@@ -170,7 +166,7 @@ class _Reader:
         return self.out
 
     def _stated_level(
-        self, components: list[dict[str, Any]], site: Site, site_at: str
+        self, components: list[JsonObject], site: Site, site_at: str
     ) -> tuple[Site, str]:
         """The level of the ``vertebral-level`` component(s), else the bodySite's."""
         stated = [
@@ -183,7 +179,7 @@ class _Reader:
             return Site(error="several vertebral-level components disagree"), where
         return stated[0][1], where
 
-    def _components(self, components: list[dict[str, Any]], site: Site, site_at: str) -> bool:
+    def _components(self, components: list[JsonObject], site: Site, site_at: str) -> bool:
         found = False
         for i, component in enumerate(components):
             if is_level_component(component):
@@ -204,9 +200,7 @@ class _Reader:
 Read = tuple[list[Candidate], list[InputIssue]]
 
 
-def _plain_read(
-    resource: dict[str, Any], label: str, dates: dict[str, datetime | None]
-) -> Read | None:
+def _plain_read(resource: JsonObject, label: str, dates: dict[str, datetime | None]) -> Read | None:
     """What ``_tolerant_read`` gives for a plain, well-formed Observation; ``None`` for any
     other, which then takes the tolerant path.
 
@@ -260,7 +254,7 @@ def _plain_read(
     return [Candidate(spec.code, result.value, label, level, result.unit, effective)], []
 
 
-def _tolerant_read(resource: dict[str, Any], label: str) -> Read:
+def _tolerant_read(resource: JsonObject, label: str) -> Read:
     issues: list[InputIssue] = []
     if not _status_ok(resource, label, issues):
         return [], issues
@@ -274,7 +268,7 @@ def _tolerant_read(resource: dict[str, Any], label: str) -> Read:
 
 
 def read_observation(
-    resource: dict[str, Any], label: str, dates: dict[str, datetime | None] | None = None
+    resource: JsonObject, label: str, dates: dict[str, datetime | None] | None = None
 ) -> Read:
     """Candidates and issues of one Observation (never raises on odd input). ``dates``: the
     ``effectiveDateTime`` values parsed so far (shared by the Observations of one read)."""

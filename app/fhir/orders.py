@@ -10,12 +10,11 @@ is kept as given so it round-trips untouched.
 
 from __future__ import annotations
 
-from typing import Any
-
 from app.clinical.findings import DraftOrder
 from app.fhir.codes import OrderCode, code_tables
 from app.fhir.raw import codings, objs, text
 from app.fhir.sites import parse_level
+from app.json_types import JsonObject
 
 NO_CODE = "no code: the order has no coding to map"
 UNSUPPORTED_SYSTEM = "code system not supported: expected CPT, LOINC or the VCF-CDS order codes"
@@ -23,7 +22,7 @@ UNKNOWN_CODE = "unknown code: no ACR procedure for this code"
 NOT_AN_ORDER = "resource type not supported: only ServiceRequest orders are rated"
 
 
-def _body_site(resource: dict[str, Any], entry: OrderCode | None) -> str | None:
+def _body_site(resource: JsonObject, entry: OrderCode | None) -> str | None:
     """A vertebral level or a label from ``bodySite``, else the region the code implies."""
     for site in objs(resource, "bodySite"):
         for _, code, display in codings(site):
@@ -52,7 +51,7 @@ def _myelography(found: list[tuple[str | None, str, str | None]]) -> OrderCode |
     return None
 
 
-def read_order(resource: dict[str, Any], label: str) -> DraftOrder:
+def read_order(resource: JsonObject, label: str) -> DraftOrder:
     """Map one draft order (any resource type) to a ``DraftOrder``."""
     rtype = text(resource, "resourceType", 64) or "Resource"
     rid = text(resource, "id", 64) or label

@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeGuard
+from typing import TypeGuard
+
+from app.json_types import JsonObject
 
 MAX_TOKEN = 128  # longest code, id, unit or level label we look at
 MAX_DATETIME = 40
@@ -21,7 +23,7 @@ _DATETIME = re.compile(
 )
 
 
-def obj(value: object, key: str) -> dict[str, Any] | None:
+def obj(value: object, key: str) -> JsonObject | None:
     """``value[key]`` when ``value`` is a dict and the field is a JSON object."""
     if isinstance(value, dict):
         field = value.get(key)
@@ -30,7 +32,7 @@ def obj(value: object, key: str) -> dict[str, Any] | None:
     return None
 
 
-def objs(value: object, key: str) -> list[dict[str, Any]]:
+def objs(value: object, key: str) -> list[JsonObject]:
     """The JSON objects in the list ``value[key]`` (non-objects dropped)."""
     if isinstance(value, dict):
         field = value.get(key)
@@ -105,7 +107,7 @@ def parse_date(value: object) -> date | None:
     return None
 
 
-def resource_label(resource: dict[str, Any], index: int) -> str:
+def resource_label(resource: JsonObject, index: int) -> str:
     """``Type/id`` for messages and sources; ``Type[index]`` when the id is unusable."""
     rtype = text(resource, "resourceType", 64) or "Resource"
     rid = text(resource, "id", 64)

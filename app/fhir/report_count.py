@@ -14,20 +14,19 @@ Levels read from the narrative are marked (``from_text`` and the source says so)
 
 from __future__ import annotations
 
-from typing import Any
-
 from app.clinical.findings import FractureEnumeration, InputIssue
 from app.fhir.codes import code_tables
 from app.fhir.derived import derived_rules
 from app.fhir.observations import Candidate
 from app.fhir.raw import codings, objs, text
 from app.fhir.reports import TEXT_MARK, without_outranked_text
+from app.json_types import JsonObject
 
 SPINE_STUDIES = ("MRI spine", "CT spine", "CT myelography spine")  # order_codes.json procedures
-ReportRead = tuple[dict[str, Any], str, list[Candidate]]
+ReportRead = tuple[JsonObject, str, list[Candidate]]
 
 
-def is_spine_study(resource: dict[str, Any]) -> bool:
+def is_spine_study(resource: JsonObject) -> bool:
     """Whether the report's ``code`` is a spine MRI / CT / CT-myelography study code."""
     lookup = code_tables().orders.lookup()
     for system, code, _ in codings(resource.get("code")):
@@ -37,7 +36,7 @@ def is_spine_study(resource: dict[str, Any]) -> bool:
     return False
 
 
-def _results(resource: dict[str, Any]) -> tuple[list[str], bool]:
+def _results(resource: JsonObject) -> tuple[list[str], bool]:
     """``Observation/<id>`` of each result that is not contained; False when one is not such a
     reference."""
     out: list[str] = []

@@ -31,6 +31,7 @@ from app.fhir.codes import code_tables
 from app.fhir.history import HistorySources, condition_effects, read_condition
 from app.fhir.observations import Candidate, effective_time, finding_code, read_observation
 from app.fhir.raw import codings, objs, text
+from app.json_types import JsonObject
 
 USED_STATUSES = frozenset({"final", "amended", "corrected", "appended", "preliminary"})
 MAX_NARRATIVE_CHARS = 20_000  # per narrative part; a longer text is read up to this length
@@ -88,7 +89,7 @@ def text_source(where: str, sentence: str) -> str:
 class _Report:
     def __init__(
         self,
-        resource: dict[str, Any],
+        resource: JsonObject,
         label: str,
         known: frozenset[str],
         history: HistorySources,
@@ -119,7 +120,7 @@ class _Report:
         self.narrative()
         return self.out
 
-    def objects(self, key: str) -> list[dict[str, Any]]:
+    def objects(self, key: str) -> list[JsonObject]:
         """``objs(resource, key)``, reporting a value that is not a list of objects."""
         value = self.resource.get(key)
         if value is not None and not isinstance(value, list):
@@ -154,7 +155,7 @@ class _Report:
                 self.note("information", where, message)
             # else: the Observation is in the input and is read there, once
 
-    def contained(self, resource: dict[str, Any] | None, rid: str, where: str) -> None:
+    def contained(self, resource: JsonObject | None, rid: str, where: str) -> None:
         if resource is None or text(resource, "resourceType", 64) != "Observation":
             self.note("warning", where, f"no contained Observation #{rid}; ignored")
             return
@@ -173,7 +174,7 @@ class _Report:
             where = f"{self.label}.conclusionCode[{i}]"
             used = False
             if condition_effects(concept):
-                as_condition: dict[str, Any] = {"code": concept}
+                as_condition: JsonObject = {"code": concept}
                 if self.effective is not None:
                     as_condition["recordedDate"] = self.effective.isoformat()
                 read_condition(as_condition, where, self.history, self.issues)
@@ -214,7 +215,7 @@ class _Report:
         self.note("warning", f"{self.label}.{where}", message)
         return value[:MAX_NARRATIVE_CHARS]
 
-    def presented(self, form: dict[str, Any], where: str) -> tuple[str, str] | None:
+    def presented(self, form: JsonObject, where: str) -> tuple[str, str] | None:
         content_type = (text(form, "contentType", 128) or "").split(";")[0].strip().lower()
         if content_type != "text/plain":
             shown = content_type or "none"
@@ -292,7 +293,7 @@ def _agree(a: object, b: object) -> Any:
 
 
 def read_report(
-    resource: dict[str, Any],
+    resource: JsonObject,
     label: str,
     known: frozenset[str],
     history: HistorySources,

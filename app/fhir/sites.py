@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 from app.clinical.levels import LevelError, normalize_level
 from app.fhir.codes import code_tables
 from app.fhir.concept_maps import index
 from app.fhir.raw import MAX_TOKEN, codings, text
+from app.json_types import JsonObject
 from app.knowledge.loader import default_knowledge
 from app.knowledge.schema import Anatomy
 
@@ -59,7 +59,7 @@ def _from_labels(level_codes: list[str], label: str | None) -> Site:
     return Site()
 
 
-def body_site(resource: dict[str, Any]) -> Site:
+def body_site(resource: JsonObject) -> Site:
     """The level stated in ``bodySite`` (no bodySite: no level, no error)."""
     site = resource.get("bodySite")
     if site is None:
@@ -95,7 +95,7 @@ def plain_level(site: object) -> str | None:
     return code if code in _canonical_levels() else None
 
 
-def is_level_component(component: dict[str, Any]) -> bool:
+def is_level_component(component: JsonObject) -> bool:
     """A component whose code is the project ``vertebral-level`` code."""
     tables = code_tables().findings
     elements = index().level_elements
@@ -107,7 +107,7 @@ def is_level_component(component: dict[str, Any]) -> bool:
     )
 
 
-def component_level(component: dict[str, Any]) -> Site:
+def component_level(component: JsonObject) -> Site:
     """The level carried by a ``vertebral-level`` component's value."""
     concept = component.get("valueCodeableConcept")
     if isinstance(concept, dict):

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 from app.clinical.findings import FindingValue
 from app.fhir.codes import BooleanCodes, FindingCode
 from app.fhir.concept_maps import index
 from app.fhir.raw import MAX_TOKEN, codings, is_number, text
+from app.json_types import JsonObject
 
 _TRUE = {"true", "yes", "y"}
 _FALSE = {"false", "no", "n"}
@@ -34,7 +34,7 @@ class Problem:
     message: str
 
 
-def value_keys(element: dict[str, Any]) -> list[str]:
+def value_keys(element: JsonObject) -> list[str]:
     """The ``value[x]`` fields present (JSON null counts as absent)."""
     return [
         k
@@ -44,7 +44,7 @@ def value_keys(element: dict[str, Any]) -> list[str]:
 
 
 def read_value(
-    element: dict[str, Any],
+    element: JsonObject,
     spec: FindingCode,
     yes_no: BooleanCodes,
     present_if_empty: bool = False,

@@ -6,15 +6,15 @@ models (``app.fhir.adapter``)."""
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
 from app.fhir.adapter import read_resources
 from app.fhir.codes import code_tables
 from app.fhir.derived import derived_rules
+from app.json_types import JsonObject
 
 _SUBJECT = {"reference": "Patient/warm-up"}
 _CODE = {"coding": [{"system": "http://vcf-cds.org/fhir/CodeSystem/finding", "code": "vcf"}]}
-SAMPLES: dict[str, dict[str, Any]] = {
+SAMPLES: dict[str, JsonObject] = {
     "Patient": {"id": "warm-up", "birthDate": "1950-01-01"},
     "Observation": {"status": "final", "code": _CODE, "subject": _SUBJECT, "valueBoolean": True},
     "Condition": {"code": {"text": "warm-up"}, "subject": _SUBJECT},

@@ -119,11 +119,11 @@ def test_regex_alternative_reads_negation_and_uncertainty() -> None:
 def test_corpus_has_at_least_200_labelled_sentences_covering_every_finding() -> None:
     corpus = load_corpus(CORPUS)
     assert len(corpus) >= 200
-    assert len({item["text"] for item in corpus}) == len(corpus)
-    labelled = {kind for item in corpus for kind in item["labels"]}
+    assert len({item.text for item in corpus}) == len(corpus)
+    labelled = {kind for item in corpus for kind in item.labels}
     assert labelled == set(KINDS)
     for cls in ("absent", "uncertain"):
-        assert sum(cls == lab["value"] for i in corpus for lab in i["labels"].values()) >= 30
+        assert sum(cls == lab.value for i in corpus for lab in i.labels.values()) >= 30
 
 
 @pytest.mark.parametrize("path", [CORPUS, HELDOUT], ids=["corpus", "held-out"])

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from app.fhir.narrative import negex
+from app.json_types import JsonObject
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -47,8 +48,8 @@ class Mention:
     following: tuple[str, ...]  # the next few words (lower case), for kind-specific checks
 
 
-def _targets() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((DATA / "targets.json").read_text(encoding="utf-8"))
+def _targets() -> JsonObject:
+    data: JsonObject = json.loads((DATA / "targets.json").read_text(encoding="utf-8"))
     return data
 
 

@@ -13,7 +13,9 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from app.fhir.narrative.engine import Method
 from app.fhir.narrative.extract import KINDS, extract
@@ -64,20 +66,45 @@ class Result:
         return out
 
 
-def load_corpus(path: Path) -> list[dict[str, Any]]:
+class Label(BaseModel):
+    """What one sentence states about one kind."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    value: Literal["present", "absent", "uncertain"]
+    levels: list[str] | None = None  # the levels named, where the labeller checked them
+    percent: float | None = None  # the height loss stated, where the labeller checked it
+
+
+class Sentence(BaseModel):
+    """One labelled sentence of the corpus; a kind not in ``labels`` is not stated."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    text: str
+    labels: dict[str, Label]
+
+
+_SENTENCE = TypeAdapter(Sentence)
+
+
+def load_corpus(path: Path) -> list[Sentence]:
+    """The corpus, one validated ``Sentence`` per non-blank line."""
     lines = path.read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
+    return [_SENTENCE.validate_python(json.loads(line)) for line in lines if line.strip()]
 
 
-def evaluate(corpus: Iterable[dict[str, Any]], method: Method = "context") -> Result:
+def evaluate(corpus: Iterable[Sentence], method: Method = "context") -> Result:
     result = Result(method)
     started = time.perf_counter()
     for item in corpus:
         result.sentences += 1
-        read = {f.kind: f for f in extract(item["text"], method)}
-        labels: dict[str, dict[str, Any]] = item["labels"]
+        read = {f.kind: f for f in extract(item.text, method)}
+        labels = item.labels
         for kind in KINDS:
-            gold = labels.get(kind, {}).get("value")
+            label = labels.get(kind)
+            gold = None if label is None else label.value
             found = read.get(kind)
             pred = None if found is None else _label(found.value)
             for cls in CLASSES:
@@ -89,15 +116,15 @@ def evaluate(corpus: Iterable[dict[str, Any]], method: Method = "context") -> Re
                 elif gold == cls:
                     counts.fn += 1
             if gold != pred:
-                result.errors.append(f"{item['id']} {kind}: expected {gold}, read {pred}")
+                result.errors.append(f"{item.id} {kind}: expected {gold}, read {pred}")
             if gold == "absent" and pred == "present":
-                result.negated_read_present.append(item["id"])
-            if found is not None and gold == pred == "present":
-                if "levels" in labels[kind] and kind == "fracture":
+                result.negated_read_present.append(item.id)
+            if found is not None and label is not None and gold == pred == "present":
+                if label.levels is not None and kind == "fracture":
                     result.level_checked += 1
-                    result.level_exact += list(found.levels) == labels[kind]["levels"]
-                if "percent" in labels[kind]:
+                    result.level_exact += list(found.levels) == label.levels
+                if label.percent is not None:
                     result.percent_checked += 1
-                    result.percent_exact += found.percent == labels[kind]["percent"]
+                    result.percent_exact += found.percent == label.percent
     result.seconds = time.perf_counter() - started
     return result

@@ -18,7 +18,8 @@ import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from app.fhir.narrative.engine import DATA, Mention, Method, mentions
 from app.fhir.narrative.levels import levels_in
@@ -58,11 +59,24 @@ class TextFinding:
     pedicle: bool = False  # posterior_element: the pedicle is named
 
 
+class ContextWords(BaseModel):
+    """Words that must (``after``) or must not (``not_after``) follow a kind's target within
+    ``window`` words (targets.json ``context_words``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    window: int
+    after: frozenset[str] | None = None
+    not_after: frozenset[str] | None = None
+
+
+_CONTEXT_WORDS = TypeAdapter(dict[str, ContextWords])
+
+
 @lru_cache(maxsize=1)
-def _context_words() -> dict[str, Any]:
+def _context_words() -> dict[str, ContextWords]:
     data = json.loads((DATA / "targets.json").read_text(encoding="utf-8"))
-    words: dict[str, Any] = data["context_words"]
-    return words
+    return _CONTEXT_WORDS.validate_python(data["context_words"])
 
 
 def _kept(m: Mention) -> bool:
@@ -72,10 +86,10 @@ def _kept(m: Mention) -> bool:
         return False
     if rule is None:
         return True
-    window = m.following[: rule["window"]]
-    if "after" in rule and not any(w in rule["after"] for w in window):
+    window = m.following[: rule.window]
+    if rule.after is not None and not any(w in rule.after for w in window):
         return False
-    return not ("not_after" in rule and any(w in rule["not_after"] for w in window))
+    return not (rule.not_after is not None and any(w in rule.not_after for w in window))
 
 
 def _value(status: str) -> bool | None:
