@@ -15,6 +15,8 @@ import json
 import re
 from typing import Any
 
+from app.json_types import JsonObject
+
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
 
@@ -30,7 +32,7 @@ def loads_bundle(raw: bytes, max_entries: int) -> Any:
     i = _WS.match(text, 0).end()  # type: ignore[union-attr]
     if not text.startswith("{", i):
         return json.loads(text)
-    obj: dict[str, Any] = {}
+    obj: JsonObject = {}
     i = _skip(text, i + 1)
     if text.startswith("}", i):
         return _end(text, i + 1, obj)
@@ -78,7 +80,7 @@ def _skip(text: str, i: int) -> int:
     return _WS.match(text, i).end()  # type: ignore[union-attr]
 
 
-def _end(text: str, i: int, obj: dict[str, Any]) -> dict[str, Any]:
+def _end(text: str, i: int, obj: JsonObject) -> JsonObject:
     if _skip(text, i) != len(text):
         raise ValueError("extra data after the JSON value")
     return obj

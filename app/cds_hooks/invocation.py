@@ -14,6 +14,7 @@ from typing import Any
 from app.cds_hooks.catalog import ServiceDef
 from app.cds_hooks.models import HookRequest
 from app.cds_hooks.prefetch import is_fhir_id
+from app.json_types import JsonObject
 
 #: audit_record.hook_instance; the spec asks for a UUID, longer values are refused, not clipped
 MAX_HOOK_INSTANCE = 128
@@ -39,7 +40,7 @@ class InvocationError(Exception):
 class Invocation:
     request: HookRequest
     patient_id: str
-    draft_orders: list[dict[str, Any]]
+    draft_orders: list[JsonObject]
     selections: frozenset[str] | None
 
 
@@ -61,7 +62,7 @@ def parse_invocation(req: HookRequest, service: ServiceDef) -> Invocation:
             "context.patientId must be a FHIR id ([A-Za-z0-9-.]{1,64}, not only dots)",
         )
     assert isinstance(patient_id, str)
-    draft_orders: list[dict[str, Any]] = []
+    draft_orders: list[JsonObject] = []
     selections: frozenset[str] | None = None
     if service.hook in ("order-select", "order-sign"):
         draft_orders = _draft_orders(req.context.get("draftOrders"))
@@ -75,7 +76,7 @@ def parse_invocation(req: HookRequest, service: ServiceDef) -> Invocation:
     return Invocation(req, patient_id, draft_orders, selections)
 
 
-def _draft_orders(value: Any) -> list[dict[str, Any]]:
+def _draft_orders(value: Any) -> list[JsonObject]:
     """``context.draftOrders`` is a Bundle (``type`` is often missing in real clients)."""
     if not isinstance(value, dict) or value.get("resourceType") != "Bundle":
         raise InvocationError(["context", "draftOrders"], "draftOrders must be a FHIR Bundle")

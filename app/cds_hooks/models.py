@@ -15,6 +15,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
 from pydantic_core import to_jsonable_python
 
+from app.json_types import JsonObject
+
 Indicator = Literal["info", "warning", "critical"]
 SelectionBehavior = Literal["at-most-one", "any"]
 ActionType = Literal["create", "update", "delete"]
@@ -89,8 +91,8 @@ class HookRequest(CdsModel):
     hookInstance: str
     fhirServer: str | None = None
     fhirAuthorization: FhirAuthorization | None = None
-    context: dict[str, Any]
-    prefetch: dict[str, Any] | None = None
+    context: JsonObject
+    prefetch: JsonObject | None = None
 
     @field_validator("fhirAuthorization")
     @classmethod
@@ -124,7 +126,7 @@ class Action(CdsModel):
 
     type: ActionType
     description: str
-    resource: dict[str, Any] | None = None
+    resource: JsonObject | None = None
     resourceId: str | None = None
 
 
@@ -250,7 +252,7 @@ def _dump(value: Any) -> Any:
     if value.__class__ in _AS_IS:
         return value
     if isinstance(value, BaseModel):
-        out: dict[str, Any] = {}
+        out: JsonObject = {}
         for name, key, always in _plan(type(value)):
             dumped = _dump(getattr(value, name))
             if always or not _is_empty(dumped):
@@ -267,7 +269,7 @@ def _dump(value: Any) -> Any:
     return to_jsonable_python(value)
 
 
-def dump_response(model: BaseModel) -> dict[str, Any]:
+def dump_response(model: BaseModel) -> JsonObject:
     """JSON-ready dict of a CDS Hooks model that omits ``None`` and empty optional
     strings/lists/objects (spec "Use of JSON"); required fields are always emitted, so a
     required-but-empty value still reaches :func:`app.cds_hooks.card_rules.validate_cds_response`.

@@ -32,6 +32,7 @@ from app.cds_hooks.bundle_json import TooManyEntries, loads_bundle
 from app.cds_hooks.catalog import ServiceCatalog
 from app.cds_hooks.models import HookRequest
 from app.clinical.findings import InputIssue
+from app.json_types import JsonObject
 
 log = logging.getLogger("vcf_cds.prefetch")
 #: FHIR R4 ``id`` syntax (use with ``fullmatch``: ``$`` would accept a trailing newline).
@@ -63,7 +64,7 @@ class _Refused(Exception):
 
 @dataclass
 class PrefetchResult:
-    values: dict[str, Any] = field(default_factory=dict)  # key -> Bundle/resource/None
+    values: JsonObject = field(default_factory=dict)  # key -> Bundle/resource/None
     obtained: dict[str, bool] = field(default_factory=dict)  # record kind -> read
     issues: list[InputIssue] = field(default_factory=list)
     fetched: list[str] = field(default_factory=list)
@@ -221,7 +222,7 @@ async def _fetch(
     a 404 on an instance read is "no data" (None)."""
     url = f"{base}/{query}"
     entries: list[Any] = []
-    first: dict[str, Any] | None = None
+    first: JsonObject | None = None
     for _ in range(MAX_PAGES):
         try:
             status, raw = await _get_capped(client, url, headers, max_bytes)

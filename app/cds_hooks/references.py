@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from typing import Any
 
 import httpx
 
@@ -19,13 +18,14 @@ from app.cds_hooks.models import HookRequest
 from app.cds_hooks.prefetch import FHIR_ID, _fetch, server_allowed
 from app.clinical.findings import InputIssue
 from app.fhir.indication import reason_references
+from app.json_types import JsonObject
 
 MAX_REFERENCE_BYTES = 1024 * 1024  # one Condition or Observation (read, not search)
 MAX_REFERENCES = 20  # reads per hook call
 
 
 def missing_references(
-    draft_orders: Iterable[dict[str, Any]], resources: Iterable[dict[str, Any]]
+    draft_orders: Iterable[JsonObject], resources: Iterable[JsonObject]
 ) -> list[str]:
     """``"Condition/<id>"`` / ``"Observation/<id>"`` named by a draft order's reasonReference
     and not among ``resources`` (first seen first, no duplicates)."""
@@ -42,14 +42,14 @@ def missing_references(
 
 
 async def fetch_reason_references(
-    draft_orders: list[dict[str, Any]],
-    resources: list[dict[str, Any]],
+    draft_orders: list[JsonObject],
+    resources: list[JsonObject],
     req: HookRequest,
     client: httpx.AsyncClient,
     *,
     allowlist: list[str],
     budget_seconds: float,
-) -> tuple[list[dict[str, Any]], list[InputIssue]]:
+) -> tuple[list[JsonObject], list[InputIssue]]:
     """The referenced resources that could be read, and an issue for each that could not."""
     wanted = missing_references(draft_orders, resources)
     if not wanted:
@@ -80,7 +80,7 @@ async def fetch_reason_references(
     done, pending = await asyncio.wait(tasks.values(), timeout=budget_seconds)
     for task in pending:
         task.cancel()
-    found: list[dict[str, Any]] = []
+    found: list[JsonObject] = []
     for key, task in tasks.items():
         where = "draftOrders.reasonReference"
         if task not in done:
