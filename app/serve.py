@@ -38,7 +38,7 @@ import socket
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
@@ -141,13 +141,25 @@ def bind_worker_listener(host: str, port: int) -> WorkerListener:
     return sock
 
 
+class _UvicornOptions(TypedDict):
+    """The ``uvicorn.run`` / ``uvicorn.Config`` keyword arguments the service sets."""
+
+    host: str
+    port: int
+    workers: int
+    proxy_headers: bool
+    access_log: bool
+    timeout_graceful_shutdown: int
+    log_config: None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         opts = options(sys.argv[1:] if argv is None else argv, os.environ)
     except ServeConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    settings: dict[str, Any] = {
+    settings: _UvicornOptions = {
         "host": opts.host,
         "port": opts.port,
         "workers": opts.workers,

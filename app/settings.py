@@ -4,10 +4,24 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.json_types import JsonObject
+
+
+class SitePolicies(BaseModel):
+    """The clinical-rules policies in force at this site (named in every output that depends
+    on them; clinical-rules)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    escc_1c: Literal["low", "high"]
+    vcf_new_days: int
+    sins_collapse_exactly_50: Literal["lt50", "gt50"]
+    adc_threshold: float | None
 
 
 class Settings(BaseSettings):
@@ -86,14 +100,18 @@ class Settings(BaseSettings):
             return self.auth_required
         return self.environment != "development"
 
-    def policies(self) -> dict[str, Any]:
+    def site_policies(self) -> SitePolicies:
         """Policy values named in every output that depends on them (clinical-rules)."""
-        return {
-            "escc_1c": self.policy_escc_1c,
-            "vcf_new_days": self.policy_vcf_new_days,
-            "sins_collapse_exactly_50": self.policy_sins_collapse_exactly_50,
-            "adc_threshold": self.adc_threshold,
-        }
+        return SitePolicies(
+            escc_1c=self.policy_escc_1c,
+            vcf_new_days=self.policy_vcf_new_days,
+            sins_collapse_exactly_50=self.policy_sins_collapse_exactly_50,
+            adc_threshold=self.adc_threshold,
+        )
+
+    def policies(self) -> JsonObject:
+        """:meth:`site_policies` as the JSON object the assessment and audit records carry."""
+        return self.site_policies().model_dump()
 
 
 @lru_cache(maxsize=1)

@@ -77,10 +77,10 @@ ENTRY_COLUMNS: dict[str, str] = {
 }
 
 
-def _record_row(e: AuditEntry) -> dict[str, Any]:
+def _record_row(e: AuditEntry) -> dict[str, object]:
     """The row of one entry; strings are clipped to their column's length except the key
     ``consult_id``, which is stored as given or not at all."""
-    row: dict[str, Any] = {}
+    row: dict[str, object] = {}
     for name, column_name in ENTRY_COLUMNS.items():
         value = getattr(e, name)
         if isinstance(value, str) and column_name != "consult_id":
@@ -89,10 +89,10 @@ def _record_row(e: AuditEntry) -> dict[str, Any]:
     return row
 
 
-def _card_rows(e: AuditEntry) -> list[dict[str, Any]]:
+def _card_rows(e: AuditEntry) -> list[dict[str, object]]:
     """One row per card that has a uuid (the key feedback refers to)."""
     c = _CARDS.c
-    rows = []
+    rows: list[dict[str, object]] = []
     for card in e.cards:
         card_uuid = card.get("uuid")
         if not isinstance(card_uuid, str) or not card_uuid:

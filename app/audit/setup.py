@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 from app.audit.recorder import AuditRecorder, SessionFactory
 from app.cds_hooks.catalog import service_catalog
+from app.json_types import JsonObject
 from app.settings import Settings
 
 log = logging.getLogger("vcf_cds.audit")
@@ -39,7 +39,7 @@ def make_recorder(settings: Settings, session_factory: SessionFactory) -> AuditR
     )
 
 
-def patient_id_of(resources: Iterable[Mapping[str, Any]]) -> str | None:
+def patient_id_of(resources: Iterable[JsonObject]) -> str | None:
     """The id of the first Patient resource (the REST assessment has no patientId)."""
     for resource in resources:
         if resource.get("resourceType") == "Patient" and isinstance(resource.get("id"), str):

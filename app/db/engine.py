@@ -9,7 +9,7 @@ from sqlalchemy import Engine, create_engine, event, text
 
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL journaling and a busy timeout."""
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    kwargs: dict[str, object] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 5}
     engine = create_engine(url, **kwargs)

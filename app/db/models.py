@@ -7,10 +7,11 @@ server secret) of the patient id, and the input is kept only as its SHA-256 dige
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from app.json_types import JsonObject
 
 
 class Base(DeclarativeBase):
@@ -32,12 +33,12 @@ class AuditRecord(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     latency_ms: Mapped[float] = mapped_column(Float)
     knowledge_version: Mapped[str] = mapped_column(String(64))
-    policies: Mapped[dict[str, Any]] = mapped_column(JSON)
+    policies: Mapped[JsonObject] = mapped_column(JSON)
     input_sha256: Mapped[str] = mapped_column(String(64))
     patient_hmac: Mapped[str | None] = mapped_column(String(64), index=True)
     client_iss: Mapped[str | None] = mapped_column(String(512))
-    cards: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    system_actions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    cards: Mapped[list[JsonObject]] = mapped_column(JSON)
+    system_actions: Mapped[list[JsonObject]] = mapped_column(JSON)
     orders_rated: Mapped[int] = mapped_column(Integer, default=0)
     orders_unrated: Mapped[int] = mapped_column(Integer, default=0)
     # 200, or 401 / 412 for a rejected call audited without patient data (error: the reason)

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 EXPOSED_HEADERS = ["X-Request-ID", "X-Knowledge-Version"]
 
 
-def cors_middleware_kwargs(origins: list[str]) -> dict[str, Any]:
+class CorsOptions(TypedDict):
+    """The ``CORSMiddleware`` keyword arguments this service sets."""
+
+    allow_origins: list[str]
+    allow_methods: list[str]
+    allow_headers: list[str]
+    allow_credentials: bool
+    expose_headers: list[str]
+    max_age: int
+
+
+def cors_middleware_kwargs(origins: list[str]) -> CorsOptions:
     """Keyword arguments for ``app.add_middleware(CORSMiddleware, **...)``.
 
     Exact origins only (``scheme://host[:port]``, a trailing ``/`` is dropped); ``*`` is

@@ -16,8 +16,9 @@ import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TextIO
 
+from app.json_types import JsonObject
 from app.observability.tracing import current_trace_id
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -60,7 +61,7 @@ class JsonFormatter(logging.Formatter):
     to their type name: messages and tracebacks may quote patient data."""
 
     def format(self, record: logging.LogRecord) -> str:
-        out: dict[str, Any] = {
+        out: JsonObject = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
+
+from app.json_types import JsonObject
 
 log = logging.getLogger("vcf_cds.metrics")
 
@@ -122,7 +124,7 @@ class Metrics:
     def observe_decision(
         self,
         service: str,
-        response_cards: Sequence[Mapping[str, Any]],
+        response_cards: Sequence[JsonObject],
         order_statuses: Iterable[str],
     ) -> None:
         """Count the cards of one CDS Hooks response (by ``source.topic.code``) and the

@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from opentelemetry import trace
 from sqlalchemy import Engine
+
+if TYPE_CHECKING:
+    from starlette.types import Scope
 
 log = logging.getLogger("vcf_cds.tracing")
 
@@ -78,7 +81,7 @@ async def _scrub_fhir_request(span: Any, request: Any) -> None:
         span.set_attribute(name, safe)
 
 
-def _scrub_server_request(span: Any, scope: dict[str, Any]) -> None:
+def _scrub_server_request(span: Any, scope: Scope) -> None:
     """FastAPI server span hook: no query string on the span (the logs never carry one)."""
     if span is None or not span.is_recording():
         return
