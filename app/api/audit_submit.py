@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from typing import Any
 
 from fastapi import Request
 
@@ -13,6 +11,7 @@ from app.audit.entry import build_entry, build_rejection
 from app.audit.recorder import AuditRecorder
 from app.audit.setup import called_service
 from app.decision import Decision
+from app.json_types import JsonObject
 from app.observability.tracing import current_trace_id
 
 
@@ -24,9 +23,9 @@ def submit_decision(
     hook: str,
     hook_instance: str | None,
     patient_id: str | None,
-    raw_input: Mapping[str, Any],
+    raw_input: JsonObject,
     started: float,
-    response_body: Mapping[str, Any],
+    response_body: JsonObject,
     client_iss: str | None = None,
 ) -> None:
     """Build the entry and hand it to ``app.state.audit`` (no-op when no recorder is set)."""
@@ -57,7 +56,7 @@ def submit_rejection(
     error: str,
     hook_instance: str | None = None,
     client_iss: str | None = None,
-    raw_input: Mapping[str, Any] | None = None,
+    raw_input: JsonObject | None = None,
     started: float | None = None,
 ) -> None:
     """Audit a call answered 401 or 412 without patient data (``build_rejection``); no-op

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
@@ -27,11 +26,12 @@ from app.cds_hooks.prefetch import resolve_prefetch
 from app.cds_hooks.references import fetch_reason_references
 from app.decision import decide
 from app.fhir.adapter import unpack
+from app.json_types import JsonObject
 from app.observability.metrics import app_metrics
 
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"], route_class=FastJsonRoute)
 
-_RESPONSES: dict[int | str, dict[str, Any]] = {
+_RESPONSES: dict[int | str, JsonObject] = {
     200: {"model": CdsResponse, "description": "Cards and system actions"},
     400: {"description": "Invalid request: OperationOutcome naming the field"},
     401: {"description": "Client authentication failed (bare 401)"},
@@ -47,7 +47,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     response_model_exclude_none=True,
     responses={401: {"description": "Client authentication failed (bare 401)"}},
 )
-def discovery(request: Request, client: ClientDep) -> dict[str, Any]:
+def discovery(request: Request, client: ClientDep) -> JsonObject:
     """CDS Hooks discovery: the three services and their prefetch templates."""
     accept_client_blocking(request, client)
     return dump_response(service_catalog().discovery())
@@ -126,7 +126,7 @@ async def invoke(
                 for key in missing_required
             ],
         )
-    resources: list[dict[str, Any]] = []
+    resources: list[JsonObject] = []
     issues = list(pre.issues)
     for key, value in pre.values.items():
         found, problems = unpack(value, f"prefetch.{key}")
@@ -146,7 +146,7 @@ async def invoke(
     raw_input = await request.json()  # the value FastAPI parsed for ``body`` (cached)
     client_iss = client.iss if client else None
 
-    def decide_and_record() -> dict[str, Any]:
+    def decide_and_record() -> JsonObject:
         """The CPU-bound rest of the call in one worker-thread hop (docs/faults.md): the
         decision, its JSON form, metrics, and the audit entry (coverage report, canonical
         JSON, digests) handed to the recorder before the answer leaves."""
@@ -183,7 +183,7 @@ async def invoke(
     return FastJSONResponse(payload)
 
 
-def _fhir_error(status: int, issues: list[dict[str, Any]]) -> JSONResponse:
+def _fhir_error(status: int, issues: list[JsonObject]) -> JSONResponse:
     return JSONResponse(
         operation_outcome(status, issues), status_code=status, media_type="application/fhir+json"
     )

@@ -12,6 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.json_types import JsonObject
+
 log = logging.getLogger("vcf_cds.errors")
 
 FHIR_PREFIXES = ("/cds-services", "/fhir", "/api/v1/assessments", "/app/api")
@@ -25,18 +27,16 @@ class FieldError(HTTPException):
         super().__init__(status_code=status_code, detail=[field_detail(loc, msg)])
 
 
-def field_detail(loc: Sequence[str | int], msg: str, kind: str = "value_error") -> dict[str, Any]:
+def field_detail(loc: Sequence[str | int], msg: str, kind: str = "value_error") -> JsonObject:
     return {"loc": list(loc), "msg": msg, "type": kind}
 
 
-def operation_outcome(
-    status: int, issues: list[dict[str, Any]], code: str = "invalid"
-) -> dict[str, Any]:
+def operation_outcome(status: int, issues: list[JsonObject], code: str = "invalid") -> JsonObject:
     """A FHIR R4 OperationOutcome; each issue names its field in ``expression``."""
     severity = "error" if status < 500 else "fatal"
     out = []
     for issue in issues or [{"msg": "invalid request"}]:
-        entry: dict[str, Any] = {
+        entry: JsonObject = {
             "severity": severity,
             "code": str(issue.get("code", code)),
             "diagnostics": str(issue.get("msg", "invalid")),
@@ -52,7 +52,7 @@ def _is_fhir(request: Request) -> bool:
     return request.url.path.startswith(FHIR_PREFIXES)
 
 
-def _clean(errors: Sequence[Any]) -> list[dict[str, Any]]:
+def _clean(errors: Sequence[Any]) -> list[JsonObject]:
     """Pydantic errors without the echoed input (may contain PHI) or internal context."""
     return [
         field_detail(e.get("loc", ()), str(e.get("msg", "invalid")), str(e.get("type", "")))
@@ -60,7 +60,7 @@ def _clean(errors: Sequence[Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _details(status: int, detail: Any) -> list[dict[str, Any]]:
+def _details(status: int, detail: Any) -> list[JsonObject]:
     """Any ``detail`` as a list of ``{"loc", "msg", "type"}``: Starlette and FastAPI raise some
     errors with a bare string (a body that is not JSON, an unknown path)."""
     kind = _code_for(status).replace("-", "_")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 
@@ -11,10 +11,11 @@ from app.api.db_session import SessionDep
 from app.cds_hooks.catalog import ServiceDef, service_catalog
 from app.feedback.record import FeedbackRejected, record_feedback
 from app.feedback.schema import FeedbackBody
+from app.json_types import JsonObject
 
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
 
-_RESPONSES: dict[int | str, dict[str, Any]] = {
+_RESPONSES: dict[int | str, JsonObject] = {
     200: {"description": "Feedback recorded (duplicates are accepted and stored once): `{}`"},
     400: {"description": "Invalid feedback: OperationOutcome naming the field"},
     401: {"description": "Client authentication failed (bare 401)"},
@@ -42,7 +43,7 @@ def feedback(
     service: ServiceDep,
     body: FeedbackBody,
     session: SessionDep,
-) -> dict[str, Any]:
+) -> JsonObject:
     """Record what the user did with our cards (CDS Hooks 2.0 "Feedback"): `accepted` with the
     accepted suggestions, or `overridden` with a reason and/or comment, or without either (a
     plain dismissal). A client can only give feedback on the cards issued to it."""

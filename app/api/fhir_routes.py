@@ -6,8 +6,6 @@ Errors on ``/fhir`` paths are turned into an OperationOutcome by ``app.api.error
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
 
@@ -17,13 +15,14 @@ from app.fhir.conceptmap_resources import (
     concept_map_ids,
     get_concept_map,
 )
+from app.json_types import JsonObject
 
 FHIR_JSON = "application/fhir+json"
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 
 
-def _fhir(body: dict[str, Any]) -> JSONResponse:
+def _fhir(body: JsonObject) -> JSONResponse:
     return JSONResponse(body, media_type=FHIR_JSON)
 
 

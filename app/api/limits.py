@@ -25,7 +25,6 @@ from __future__ import annotations
 import email.message
 import json
 import re
-from collections.abc import Mapping
 from itertools import accumulate
 from typing import Any
 
@@ -34,6 +33,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import error_response, field_detail
+from app.json_types import JsonObject
 
 _STEP = tuple(1 if b in b"[{" else -1 if b in b"]}" else 0 for b in range(256))
 _NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
@@ -44,7 +44,7 @@ _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 
 
-def _detail(msg: str, kind: str = "too_large") -> list[dict[str, Any]]:
+def _detail(msg: str, kind: str = "too_large") -> list[JsonObject]:
     return [field_detail(["body"], msg, kind)]
 
 
@@ -286,7 +286,7 @@ def _exceeds_depth(value: Any, max_depth: int) -> bool:
     return False
 
 
-def bundle_entries(request: Mapping[str, Any]) -> int:
+def bundle_entries(request: JsonObject) -> int:
     """Total Bundle entries over the prefetch values and ``context.draftOrders``."""
     values: list[Any] = []
     prefetch = request.get("prefetch")
@@ -304,7 +304,7 @@ def bundle_entries(request: Mapping[str, Any]) -> int:
 
 
 def check_json_limits(
-    value: Mapping[str, Any], *, max_depth: int, max_prefetch_entries: int
+    value: JsonObject, *, max_depth: int, max_prefetch_entries: int
 ) -> str | None:
     """What is wrong with a parsed CDS Hooks request, or None: nesting deeper than
     ``max_depth`` (checked without recursion) or more than ``max_prefetch_entries`` Bundle

@@ -15,16 +15,15 @@ and gives each error a body schema:
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI
 
 from app.api.errors import FHIR_JSON, FHIR_PREFIXES
+from app.json_types import JsonObject
 
 OPERATION_OUTCOME = "OperationOutcome"
 ERROR_DETAIL = "ErrorResponse"
 
-_SCHEMAS: dict[str, dict[str, Any]] = {
+_SCHEMAS: dict[str, JsonObject] = {
     OPERATION_OUTCOME: {
         "title": OPERATION_OUTCOME,
         "description": "A FHIR R4 OperationOutcome; each issue names its field in `expression`",
@@ -86,13 +85,13 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
+def document_errors(schema: JsonObject) -> JsonObject:
     """Add the shared error responses and error body schemas to ``schema`` (in place)."""
     schema.setdefault("components", {}).setdefault("schemas", {}).update(_SCHEMAS)
     for path, item in schema.get("paths", {}).items():
         fhir = path.startswith(FHIR_PREFIXES)
         for operation in item.values():
-            responses: dict[str, Any] = operation.setdefault("responses", {})
+            responses: JsonObject = operation.setdefault("responses", {})
             if "requestBody" in operation:
                 for status, description in _BODY_ERRORS.items():
                     responses.setdefault(status, {"description": description})
@@ -112,7 +111,7 @@ def install_openapi(app: FastAPI) -> None:
     """Make ``app.openapi()`` return the document with :func:`document_errors` applied."""
     generate = app.openapi
 
-    def openapi() -> dict[str, Any]:
+    def openapi() -> JsonObject:
         if app.openapi_schema is None:
             app.openapi_schema = document_errors(generate())
         return app.openapi_schema

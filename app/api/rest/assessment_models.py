@@ -11,7 +11,6 @@ out. ``AssessmentResponse`` (the documented model) is checked against the output
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from pydantic import TypeAdapter
 
@@ -26,6 +25,8 @@ from app.clinical.order_rating import NotRatedReason, OrderRating, PamaRating, S
 from app.clinical.red_flags import RedFlagReport
 from app.clinical.variants import Question
 from app.fhir.coverage import ResourceCoverage
+from app.json_types import JsonObject
+from app.settings import SitePolicies
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +115,7 @@ class AssessmentBody:
     considerations: tuple[Consideration, ...]
     issues: tuple[InputIssue, ...]
     knowledge_version: str
-    policies: dict[str, Any]  # the site policies in force
+    policies: SitePolicies  # the site policies in force
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +183,7 @@ def coverage_out(c: ResourceCoverage) -> CoverageOut:
     )
 
 
-def assessment_body(a: Assessment) -> dict[str, Any]:
+def assessment_body(a: Assessment) -> JsonObject:
     """The assessment members of the 200 body, JSON-ready."""
     body = AssessmentBody(
         patient_id=a.findings.patient_id,
@@ -196,15 +197,15 @@ def assessment_body(a: Assessment) -> dict[str, Any]:
         considerations=a.considerations,
         issues=a.issues,
         knowledge_version=a.knowledge_version,
-        policies=dict(a.policies),
+        policies=SitePolicies.model_validate(a.policies),
     )
-    dumped: dict[str, Any] = _BODY.dump_python(body, mode="json")
+    dumped: JsonObject = _BODY.dump_python(body, mode="json")
     return dumped
 
 
-def dump_coverage(coverage: list[ResourceCoverage]) -> list[dict[str, Any]]:
+def dump_coverage(coverage: list[ResourceCoverage]) -> list[JsonObject]:
     """The ``coverage`` member of the 200 body, JSON-ready."""
-    dumped: list[dict[str, Any]] = _COVERAGE.dump_python(
+    dumped: list[JsonObject] = _COVERAGE.dump_python(
         [coverage_out(c) for c in coverage], mode="json"
     )
     return dumped

@@ -25,6 +25,7 @@ from app.cds_hooks.bundle_json import TooManyEntries, loads_bundle
 from app.cds_hooks.models import dump_response
 from app.decision import decide
 from app.fhir.adapter import unpack
+from app.json_types import JsonObject
 from app.observability.metrics import app_metrics
 
 router = APIRouter(tags=["assessments"])
@@ -88,7 +89,7 @@ COMPLETE_DOC = (
     "Record kinds the Bundle holds completely even when it has none of them "
     "(e.g. complete=Condition: no Conditions means no known malignancy)"
 )
-_BODY: dict[str, Any] = {
+_BODY: JsonObject = {
     "requestBody": {
         "required": True,
         "content": {
@@ -212,7 +213,7 @@ async def create_assessment(
     return JSONResponse(out)
 
 
-def _unwrap(body: dict[str, Any]) -> tuple[Any, set[str]] | JSONResponse:
+def _unwrap(body: JsonObject) -> tuple[Any, set[str]] | JSONResponse:
     """``{"bundle": Bundle, "records_read_completely": [...]}`` -> (Bundle, history kinds)."""
     extra = sorted(k for k in body if k not in ("bundle", "records_read_completely"))
     if extra:
@@ -232,7 +233,7 @@ def _unwrap(body: dict[str, Any]) -> tuple[Any, set[str]] | JSONResponse:
 
 
 def _error(loc: list[str], msg: str, status: int = 400) -> JSONResponse:
-    issue: dict[str, Any] = {"loc": loc, "msg": msg}
+    issue: JsonObject = {"loc": loc, "msg": msg}
     if status == 413:
         issue["code"] = "too-costly"
     return JSONResponse(

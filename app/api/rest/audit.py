@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -12,6 +11,7 @@ from app.api.auth_gate import ClientDep, accept_client_blocking, read_scope
 from app.api.db_session import SessionDep
 from app.api.errors import field_detail
 from app.audit import repo as audit_repo
+from app.json_types import JsonObject
 
 router = APIRouter(tags=["audit"])
 _CONSULT_ID_MAX = 64  # audit_record.consult_id
@@ -29,12 +29,12 @@ class AuditRecordOut(BaseModel):
     created_at: datetime
     latency_ms: float
     knowledge_version: str
-    policies: dict[str, Any]
+    policies: JsonObject
     input_sha256: str = Field(description="SHA-256 of the canonical JSON input (hex)")
     patient_hmac: str | None = Field(description="HMAC-SHA256 of the patient id (hex)")
     client_iss: str | None
-    cards: list[dict[str, Any]]
-    system_actions: list[dict[str, Any]]
+    cards: list[JsonObject]
+    system_actions: list[JsonObject]
     orders_rated: int
     orders_unrated: int
     status_code: int = Field(description="200, or 401 / 412 for a rejected call")

@@ -5,7 +5,7 @@ booleans are strict: only JSON ``true``/``false`` (or ``null``), never ``0``, ``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -20,6 +20,8 @@ from pydantic_core import PydanticCustomError
 
 from app.clinical.state import TRI_INPUTS, ClinicalState
 from app.clinical.variants import MatchResult
+from app.knowledge.schema import VbqPerformance
+from app.settings import SitePolicies
 
 Category = Literal["stable", "potentially_unstable", "unstable"]
 
@@ -93,7 +95,7 @@ class MriScoreResponse(Versioned):
     points: dict[str, int | None]
     missing: list[str]
     notes: list[str]
-    performance: dict[str, Any]
+    performance: dict[str, float | int | str]  # published figures and their source
     source: str
 
 
@@ -125,7 +127,7 @@ class VbqResponse(Versioned):
     median_signal: float
     csf: float
     field_strength_t: float | None
-    performance: dict[str, Any]
+    performance: VbqPerformance
     source: str
 
 
@@ -203,7 +205,7 @@ class MatchOut:
 class MatchResponse(Versioned):
     imaging: MatchOut
     treatment: MatchOut
-    policies: dict[str, Any]
+    policies: SitePolicies
 
 
 class ProcedureOut(BaseModel):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from fastapi import APIRouter
 
@@ -25,10 +24,11 @@ from app.clinical.levels import LevelError
 from app.clinical.mri_score import MriSigns, score_mri
 from app.clinical.sins import SinsInput, score_sins
 from app.clinical.vbq import VbqError, compute_vbq
+from app.json_types import JsonObject
 
 router = APIRouter(prefix="/scores", tags=["scores"])
 
-_422: dict[int | str, dict[str, Any]] = {
+_422: dict[int | str, JsonObject] = {
     422: {"description": "Invalid input; `detail[].loc` names the field"}
 }
 
@@ -96,7 +96,7 @@ def vbq(body: VbqRequest, knowledge: KnowledgeDep) -> VbqResponse:
         median_signal=result.median_signal,
         csf=result.csf,
         field_strength_t=result.field_strength_t,
-        performance=cfg.performance.model_dump(),
+        performance=cfg.performance,
         source=cfg.source,
         knowledge_version=knowledge.version,
     )
