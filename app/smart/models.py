@@ -4,11 +4,12 @@ fields. FHIR resources (write-back drafts) are typed as plain JSON objects."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.cds_hooks.prefetch import is_fhir_id
+from app.json_types import JsonObject
 
 MAX_ANSWERS = 50
 
@@ -166,10 +167,10 @@ class QuestionView(_Out):
 
 
 class WriteBack(_Out):
-    observations: list[dict[str, Any]] = Field(
+    observations: list[JsonObject] = Field(
         description="Observations (no id) to create on the EHR with the launch token"
     )
-    questionnaireResponse: dict[str, Any] | None = None
+    questionnaireResponse: JsonObject | None = None
 
 
 class Citation(_Out):

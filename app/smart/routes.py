@@ -29,6 +29,7 @@ from app.cds_hooks.models import FhirAuthorization, HookRequest
 from app.cds_hooks.prefetch import _fetch, loggable_server, resolve_prefetch, server_allowed
 from app.clinical.findings import InputIssue
 from app.fhir.adapter import read_resources, unpack
+from app.json_types import JsonObject
 from app.knowledge.schema import Knowledge
 from app.settings import Settings
 from app.smart import view
@@ -55,7 +56,7 @@ CSP = (
 
 router = APIRouter(prefix="/app", tags=["smart-app"])
 
-_RESPONSES: dict[int | str, dict[str, Any]] = {
+_RESPONSES: dict[int | str, JsonObject] = {
     400: {"description": "Invalid request: OperationOutcome naming the field"},
     401: {"description": "The FHIR server refused the access token (OperationOutcome)"},
     403: {"description": "The FHIR server refused access (OperationOutcome)"},
@@ -136,7 +137,7 @@ def _answers(body: AssessmentRequest) -> list[tuple[Question, AnswerValue]]:
     return out
 
 
-def _draft_orders(body: AssessmentRequest) -> list[dict[str, Any]]:
+def _draft_orders(body: AssessmentRequest) -> list[JsonObject]:
     """Draft ServiceRequests built from the appContext codings (never sent anywhere)."""
     return [
         {
@@ -158,7 +159,7 @@ def _http_status(problem: str) -> int | None:
 
 async def _read_record(
     request: Request, body: AssessmentRequest, token: str | None, settings: Settings
-) -> tuple[list[dict[str, Any]], dict[str, bool], list[InputIssue]]:
+) -> tuple[list[JsonObject], dict[str, bool], list[InputIssue]]:
     """The patient and the record, fetched with the app's token (CDS Hooks fetch code)."""
     client = request.app.state.http_client
     base = body.fhirServer.rstrip("/")
@@ -219,7 +220,7 @@ async def _read_record(
                     status, ["header", "Authorization"], f"the FHIR server refused: {why}"
                 )
             raise _Problem(502, ["fhirServer"], f"the patient's {key} could not be read: {why}")
-    resources: list[dict[str, Any]] = []
+    resources: list[JsonObject] = []
     issues = list(pre.issues)
     for key, value in pre.values.items():
         found, problems = unpack(value, f"prefetch.{key}")
@@ -229,7 +230,7 @@ async def _read_record(
 
 
 def _assess(
-    resources: list[dict[str, Any]],
+    resources: list[JsonObject],
     obtained: dict[str, bool],
     issues: list[InputIssue],
     body: AssessmentRequest,
@@ -244,7 +245,7 @@ def _assess(
     drafts = _draft_orders(body)
     first = read_resources(resources, draft_orders=drafts, today=now.date(), obtained=obtained)
     level = _fracture_level(first)
-    observations: list[dict[str, Any]] = []
+    observations: list[JsonObject] = []
     entered: dict[str, str] = {}
     for q, value in answers:
         obs = answer_observation(q, value, patient=body.patient, level=level, when=now)

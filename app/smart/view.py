@@ -4,13 +4,13 @@ references stay in ``reference`` fields only. Pure: no I/O."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 from app.assessment.service import Assessment
 from app.clinical.findings import InputIssue
 from app.clinical.order_rating import OrderRating
 from app.clinical.variants import MatchResult, VariantStatus
 from app.fhir.codes import code_tables
+from app.json_types import JsonObject
 from app.knowledge.schema import Condition, Knowledge
 from app.smart.models import (
     AcrRow,
@@ -71,7 +71,12 @@ MRI_CLASSES = {
 }
 
 
-def _resource_date(r: Mapping[str, Any]) -> str | None:
+#: The clinical-state input values by name (true/false/null, or the etiology) that the variant
+#: conditions are explained against.
+StateValues = Mapping[str, bool | str | None]
+
+
+def _resource_date(r: JsonObject) -> str | None:
     for key in ("effectiveDateTime", "issued", "onsetDateTime", "performedDateTime",
                 "recordedDate", "authoredOn", "dateAsserted", "birthDate"):  # fmt: skip
         value = r.get(key)
@@ -98,8 +103,8 @@ class SourceLabels:
     """Words for the resources a finding came from: "Observation: MRI lumbar spine,
     2026-11-02"; answers entered in the app read "Entered by the clinician"."""
 
-    def __init__(self, resources: Iterable[Mapping[str, Any]], questions: QuestionSet) -> None:
-        self.by_ref: dict[str, Mapping[str, Any]] = {}
+    def __init__(self, resources: Iterable[JsonObject], questions: QuestionSet) -> None:
+        self.by_ref: dict[str, JsonObject] = {}
         for r in resources:
             rtype, rid = r.get("resourceType"), r.get("id")
             if isinstance(rtype, str) and isinstance(rid, str):
@@ -131,7 +136,7 @@ class SourceLabels:
         return list(out.values())
 
 
-def patient_name(resources: Iterable[Mapping[str, Any]]) -> str | None:
+def patient_name(resources: Iterable[JsonObject]) -> str | None:
     """The name of the Patient resource (text, else given and family names)."""
     for r in resources:
         if r.get("resourceType") != "Patient":
@@ -196,7 +201,7 @@ def state_view(a: Assessment, qs: QuestionSet, labels: SourceLabels) -> list[Sta
     return out
 
 
-def _holds_known(cond: Condition, values: Mapping[str, Any]) -> bool | None:
+def _holds_known(cond: Condition, values: StateValues) -> bool | None:
     """True/False when the known inputs decide ``cond``, None while unknown ones could."""
     if cond.input is not None:
         actual = values.get(cond.input)
@@ -207,7 +212,7 @@ def _holds_known(cond: Condition, values: Mapping[str, Any]) -> bool | None:
     return True if True in parts else (None if None in parts else False)
 
 
-def _conflicts(cond: Condition, values: Mapping[str, Any], qs: QuestionSet) -> list[str]:
+def _conflicts(cond: Condition, values: StateValues, qs: QuestionSet) -> list[str]:
     """Why a ruled-out variant fails, in words: the contradicted requirements (for an "any",
     all of its alternatives, joined by "or")."""
     if _holds_known(cond, values) is not False:
@@ -221,7 +226,7 @@ def _conflicts(cond: Condition, values: Mapping[str, Any], qs: QuestionSet) -> l
     return [w for c in cond.all or [] for w in _conflicts(c, values, qs)]
 
 
-def _explain(st: VariantStatus, cond: Condition, values: Mapping[str, Any], qs: QuestionSet) -> str:
+def _explain(st: VariantStatus, cond: Condition, values: StateValues, qs: QuestionSet) -> str:
     if st.status == "matched":
         used = [n for n in cond.inputs() if values.get(n) not in (None, "unknown")]
         words = ", ".join(qs.value_label(n, values[n]) for n in used)
