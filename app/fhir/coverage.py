@@ -29,11 +29,19 @@ class Contribution:
     value: FindingValue | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """Why (part of) a resource was not read."""
+
+    location: str  # ``Observation/a.valueQuantity``, or the resource label
+    reason: str
+
+
 @dataclass
 class ResourceCoverage:
     resource: str
     contributed: list[Contribution] = field(default_factory=list)
-    ignored: list[dict[str, str]] = field(default_factory=list)  # location, reason
+    ignored: list[Ignored] = field(default_factory=list)
     unmapped: list[tuple[str, str]] = field(default_factory=list)  # (system, code)
 
 
@@ -100,11 +108,11 @@ def coverage_report(
     for o in pf.orders:
         label = f"{o.resource_type}/{o.resource_id}"
         contributed[label].append(Contribution("order", None, o.procedure or "not rated"))
-    ignored: dict[str, list[dict[str, str]]] = defaultdict(list)
+    ignored: dict[str, list[Ignored]] = defaultdict(list)
     unmapped_at: dict[str, list[str]] = defaultdict(list)  # label -> "code", "component[i].code"
     for issue in pf.issues:
         owner = _owner(issue.location, known)
-        ignored[owner].append({"location": issue.location, "reason": issue.message})
+        ignored[owner].append(Ignored(issue.location, issue.message))
         if issue.message.startswith(NOT_A_FINDING) and issue.location.startswith(owner + "."):
             unmapped_at[owner].append(issue.location[len(owner) + 1 :])
     report: list[ResourceCoverage] = []
@@ -124,7 +132,7 @@ def coverage_report(
         if not entry.contributed and not entry.ignored:
             reason = _silent_reason(rtype, entry)
             if reason:
-                entry.ignored.append({"location": label, "reason": reason})
+                entry.ignored.append(Ignored(label, reason))
         report.append(entry)
     return report
 

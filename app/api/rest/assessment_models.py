@@ -24,7 +24,7 @@ from app.clinical.findings import FindingValue, InputIssue
 from app.clinical.order_rating import NotRatedReason, OrderRating, PamaRating, Status
 from app.clinical.red_flags import RedFlagReport
 from app.clinical.variants import Question
-from app.fhir.coverage import ResourceCoverage
+from app.fhir.coverage import Ignored, ResourceCoverage
 from app.json_types import JsonObject
 from app.settings import SitePolicies
 
@@ -96,7 +96,7 @@ class CoverageOut:
 
     resource: str
     contributed: tuple[ContributionOut, ...]
-    ignored: tuple[dict[str, str], ...]  # location, reason
+    ignored: tuple[Ignored, ...]
     unmapped_codings: tuple[UnmappedCoding, ...]
 
 
