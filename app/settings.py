@@ -100,18 +100,19 @@ class Settings(BaseSettings):
             return self.auth_required
         return self.environment != "development"
 
-    def site_policies(self) -> SitePolicies:
-        """Policy values named in every output that depends on them (clinical-rules)."""
-        return SitePolicies(
-            escc_1c=self.policy_escc_1c,
-            vcf_new_days=self.policy_vcf_new_days,
-            sins_collapse_exactly_50=self.policy_sins_collapse_exactly_50,
-            adc_threshold=self.adc_threshold,
-        )
-
     def policies(self) -> JsonObject:
-        """:meth:`site_policies` as the JSON object the assessment and audit records carry."""
-        return self.site_policies().model_dump()
+        """Policy values named in every output that depends on them (clinical-rules), as the
+        JSON object the assessment and audit records carry (built per request: a plain dict)."""
+        return {
+            "escc_1c": self.policy_escc_1c,
+            "vcf_new_days": self.policy_vcf_new_days,
+            "sins_collapse_exactly_50": self.policy_sins_collapse_exactly_50,
+            "adc_threshold": self.adc_threshold,
+        }
+
+    def site_policies(self) -> SitePolicies:
+        """:meth:`policies`, typed."""
+        return SitePolicies.model_validate(self.policies())
 
 
 @lru_cache(maxsize=1)
