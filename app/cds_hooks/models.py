@@ -15,6 +15,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
 from pydantic_core import to_jsonable_python
 
+from app.knowledge.coding import Coding as Coding  # re-exported: a wire model
+
 Indicator = Literal["info", "warning", "critical"]
 SelectionBehavior = Literal["at-most-one", "any"]
 ActionType = Literal["create", "update", "delete"]
@@ -33,15 +35,8 @@ class CdsModel(BaseModel):
 
 # --- Data types ----------------------------------------------------------------------------
 
-
-class Coding(CdsModel):
-    """Spec "Data Types / Coding": ``code`` and ``system`` required; ``display`` is required
-    for card ``overrideReasons`` (checked by ``card_rules``), optional elsewhere."""
-
-    code: str
-    system: str
-    display: str | None = None
-
+# ``Coding`` (spec "Data Types / Coding") is app/knowledge/coding.py, shared with the FHIR code
+# tables; it is re-exported above with the other wire models.
 
 # --- Discovery -----------------------------------------------------------------------------
 
