@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.knowledge.phrases import check_phrases, check_tables
+
 CATEGORY_NAMES = (
     "Usually Appropriate",
     "May Be Appropriate",
@@ -559,6 +561,9 @@ class CardPolicy(Strict):
     citations: dict[str, Citation]
     notes: dict[str, str]
     topic_publications: dict[str, list[str]]  # explanation page topic -> its references
+    phrases: dict[str, str]  # card text templates (app/knowledge/phrases.py names each)
+    table_headers: dict[str, tuple[str, ...]]
+    short_procedure_drop: tuple[str, ...]  # words left out of procedure names in summaries
 
     @model_validator(mode="after")
     def _complete(self) -> CardPolicy:
@@ -576,7 +581,24 @@ class CardPolicy(Strict):
         for key in ("fluid-cleft", "contrast-enhancement", "work-up", "ratios"):
             if key not in self.notes:
                 raise ValueError(f"notes.{key} is missing")
+        check_phrases(self.phrases)
+        check_tables(self.table_headers)
         return self
+
+    def phrase(self, key: str, **values: object) -> str:
+        """The card phrase ``key`` with its placeholders filled (values already escaped)."""
+        return self.phrases[key].format(**values)
+
+    def count(self, key: str, n: int) -> str:
+        """'1 input' / '3 inputs': phrase ``<key>-one`` for one, ``<key>`` otherwise."""
+        return self.phrase(f"{key}-one" if n == 1 else key, count=n)
+
+    def short_procedure(self, name: str) -> str:
+        """Shorter display for summaries: 'MRI spine area of interest without IV contrast' ->
+        'MRI spine without IV contrast'."""
+        for words in self.short_procedure_drop:
+            name = name.replace(words, "")
+        return name
 
     def label(self, group: str, value: str | None) -> str:
         """The human label of an enum value (never the identifier itself)."""
