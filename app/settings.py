@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal, TypedDict
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -86,7 +86,7 @@ class Settings(BaseSettings):
             return self.auth_required
         return self.environment != "development"
 
-    def policies(self) -> dict[str, Any]:
+    def policies(self) -> SitePolicies:
         """Policy values named in every output that depends on them (clinical-rules)."""
         return {
             "escc_1c": self.policy_escc_1c,
@@ -94,6 +94,16 @@ class Settings(BaseSettings):
             "sins_collapse_exactly_50": self.policy_sins_collapse_exactly_50,
             "adc_threshold": self.adc_threshold,
         }
+
+
+class SitePolicies(TypedDict):
+    """The site policies in force (``Settings.policies()``): read by the assessment, stated in
+    every output and audit record (knowledge ``policies.json`` documents each)."""
+
+    escc_1c: Literal["low", "high"]
+    vcf_new_days: int
+    sins_collapse_exactly_50: Literal["lt50", "gt50"]
+    adc_threshold: float | None
 
 
 @lru_cache(maxsize=1)
