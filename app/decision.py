@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
 
 from app.assessment.service import Assessment, assess
 from app.cards.builder import CardBuilder, CardContext, Hook
@@ -26,8 +25,8 @@ class Decision:
     consult_id: str
     assessment: Assessment
     response: CdsResponse
-    resources: Sequence[dict[str, Any]] = field(default=(), repr=False)
-    draft_orders: Sequence[dict[str, Any]] = field(default=(), repr=False)
+    resources: Sequence[dict[str, object]] = field(default=(), repr=False)
+    draft_orders: Sequence[dict[str, object]] = field(default=(), repr=False)
 
     @cached_property
     def coverage(self) -> list[ResourceCoverage]:
@@ -37,8 +36,8 @@ class Decision:
 
 
 def decide(
-    resources: Sequence[dict[str, Any]],
-    draft_orders: Sequence[dict[str, Any]],
+    resources: Sequence[dict[str, object]],
+    draft_orders: Sequence[dict[str, object]],
     *,
     obtained: Mapping[str, bool],
     issues: Sequence[InputIssue],

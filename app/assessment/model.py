@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field
 
@@ -22,6 +22,7 @@ from app.clinical.order_rating import OrderRating
 from app.clinical.red_flags import RedFlagReport
 from app.clinical.sign_evidence import QualitativeEvidence, SignEvidence
 from app.clinical.variants import MatchResult, Question
+from app.settings import SitePolicies
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,5 +182,5 @@ class Assessment:
     etiology_assessment: EtiologyAssessment
     consensus: Consensus
     knowledge_version: str
-    policies: Mapping[str, Any]  # the site policies in force (settings; JSON edge)
+    policies: SitePolicies  # the site policies in force (settings)
     issues: tuple[InputIssue, ...] = field(default=())

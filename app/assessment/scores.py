@@ -4,8 +4,6 @@ an "unspecified" group and are never merged into a level."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from app.assessment.index import FindingIndex
 from app.assessment.model import (
     AdcValue,
@@ -18,12 +16,14 @@ from app.assessment.model import (
     VbqScore,
 )
 from app.clinical.escc import classify_escc, cord_compressed
+from app.clinical.findings import FindingValue
 from app.clinical.mri_score import MriSigns, score_mri
 from app.clinical.sign_evidence import qualitative_evidence, quantitative_evidence
 from app.clinical.signal_tests import chemical_shift_drop, interpret_adc, interpret_chemical_shift
 from app.clinical.sins import SinsInput, SinsResult, derive_collapse, index_level, score_sins
 from app.clinical.vbq import VbqError, compute_vbq
 from app.knowledge.schema import Knowledge
+from app.settings import SitePolicies
 
 MRI_CODES = {
     "signal_pattern": "marrow-signal-pattern",
@@ -101,7 +101,7 @@ def mri_scores(idx: FindingIndex, k: Knowledge) -> tuple[MriLevelScore, ...]:
 
 
 def sins_scores(
-    idx: FindingIndex, k: Knowledge, policies: dict[str, Any], mechanical_pain: bool | None
+    idx: FindingIndex, k: Knowledge, policies: SitePolicies, mechanical_pain: bool | None
 ) -> tuple[tuple[SinsLevelScore, ...], list[SinsResult], list[str]]:
     results: list[SinsResult] = []
     out: list[SinsLevelScore] = []
@@ -226,7 +226,9 @@ def _compression_degree(idx: FindingIndex, level: str | None) -> str | None:
 def sign_evidence(idx: FindingIndex, k: Knowledge) -> tuple[SignEvidenceLevel, ...]:
     out = []
     for level in idx.levels_with(EVIDENCE_CODES + QUALITATIVE_CODES):
-        observed: dict[str, Any] = {s.id: idx.value(s.id, level) for s in k.sign_evidence.signs}
+        observed: dict[str, FindingValue | None] = {
+            s.id: idx.value(s.id, level) for s in k.sign_evidence.signs
+        }
         observed["compression-degree"] = _compression_degree(idx, level)
         try:
             rows = quantitative_evidence(observed, k.sign_evidence)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
 
 from app.assessment import scores as sc
 from app.assessment.index import FindingIndex
@@ -28,6 +27,7 @@ from app.clinical.red_flags import assess_red_flags
 from app.clinical.tristate import Tri, tri_any
 from app.clinical.variants import MatchResult, Question, match
 from app.knowledge.schema import Knowledge
+from app.settings import SitePolicies
 
 __all__ = ["Assessment", "assess"]
 
@@ -47,7 +47,7 @@ def _age(birth: date | None, today: date) -> float | None:
 def assess(
     pf: PatientFindings,
     k: Knowledge,
-    policies: dict[str, Any],
+    policies: SitePolicies,
     now: datetime | None = None,
 ) -> Assessment:
     """Run every rule on the findings (clinical-rules 1-7)."""
@@ -74,7 +74,7 @@ def assess(
         vbq=sc.vbq_score(idx, k),
         sign_evidence=sc.sign_evidence(idx, k),
         chemical_shift=sc.chemical_shift(idx, k),
-        adc=sc.adc_values(idx, k, policies.get("adc_threshold")),
+        adc=sc.adc_values(idx, k, policies["adc_threshold"]),
     )
 
     # every red flag of the knowledge is a finding code of the same id (tests/assessment), except

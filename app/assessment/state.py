@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field
 
@@ -18,6 +18,7 @@ from app.clinical.fracture_count import count_fractures
 from app.clinical.state import STATE_FIELDS, ClinicalState, Etiology, derive_deformity
 from app.clinical.tristate import Tri, tri_any
 from app.knowledge.schema import DeformityThresholds
+from app.settings import SitePolicies
 
 _STATE_FIELDS = frozenset(STATE_FIELDS)
 
@@ -60,7 +61,7 @@ def derive_state(
     pf: PatientFindings,
     idx: FindingIndex,
     deformity_thresholds: DeformityThresholds,
-    policies: dict[str, Any],
+    policies: SitePolicies,
     now: datetime | None = None,
 ) -> DerivedState:
     """Derive every input of the clinical state (clinical-rules 1.1; fhir-input.md)."""
@@ -85,7 +86,7 @@ def derive_state(
     if acute.value is not None:
         inputs["vcf_new"] = acute
     else:
-        days = int(policies["vcf_new_days"])
+        days = policies["vcf_new_days"]
         dates = [d.first_documented for d in pf.documented_fractures if d.first_documented]
         dates += [f.effective for f in idx.all("vcf") if f.value is True and f.effective]
         recent: StateInput = StateInput(None, ())

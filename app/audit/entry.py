@@ -21,7 +21,6 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import Any
 
 from app.audit.canonical import input_digest, keyed_hash, pseudonymise
 from app.cds_hooks.models import dump_response
@@ -43,12 +42,12 @@ class AuditEntry:
     created_at: datetime
     latency_ms: float
     knowledge_version: str
-    policies: dict[str, Any]
+    policies: dict[str, object]  # the site policies in force, as stored
     input_sha256: str
     patient_hmac: str | None
     client_iss: str | None
-    cards: list[dict[str, Any]]
-    system_actions: list[dict[str, Any]]
+    cards: list[dict[str, object]]  # the returned JSON, patient references pseudonymised
+    system_actions: list[dict[str, object]]
     orders_rated: int
     orders_unrated: int
     status: int = 200  # HTTP status answered: 200, or 401 / 412 for an audited rejection
@@ -85,11 +84,11 @@ def build_entry(
     hook: str,
     hook_instance: str | None,
     patient_id: str | None,
-    raw_input: Mapping[str, Any],
+    raw_input: Mapping[str, object],
     started: float,
     secret: bytes,
     client_iss: str | None,
-    response_body: Mapping[str, Any] | None = None,
+    response_body: Mapping[str, object] | None = None,
     trace_id: str | None = None,
 ) -> AuditEntry:
     """The entry for ``decision``. ``started`` is a ``time.perf_counter()`` value taken when
@@ -113,12 +112,18 @@ def build_entry(
         input_sha256=input_digest(digest_input),
         patient_hmac=patient_hmac,
         client_iss=client_iss,
-        cards=pseudonymise(list(body.get("cards", [])), patient_id, token),
-        system_actions=pseudonymise(list(body.get("systemActions", [])), patient_id, token),
+        cards=pseudonymise(_objects(body, "cards"), patient_id, token),
+        system_actions=pseudonymise(_objects(body, "systemActions"), patient_id, token),
         orders_rated=rated,
         orders_unrated=len(orders) - rated,
         trace_id=trace_id,
     )
+
+
+def _objects(body: Mapping[str, object], key: str) -> list[dict[str, object]]:
+    """The JSON objects of the array ``body[key]`` (none when absent)."""
+    value = body.get(key)
+    return [x for x in value if isinstance(x, dict)] if isinstance(value, list) else []
 
 
 def build_rejection(
@@ -128,11 +133,11 @@ def build_rejection(
     service: str,
     hook: str,
     knowledge_version: str,
-    policies: Mapping[str, Any],
+    policies: Mapping[str, object],
     started: float,
     hook_instance: str | None = None,
     client_iss: str | None = None,
-    raw_input: Mapping[str, Any] | None = None,
+    raw_input: Mapping[str, object] | None = None,
 ) -> AuditEntry:
     """The entry for a call answered 401 or 412: no patient hash, no cards. ``raw_input`` is
     digested (as for answered calls) when the body was read; a 401 is recorded without reading

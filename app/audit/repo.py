@@ -89,6 +89,11 @@ def _record_row(e: AuditEntry) -> dict[str, object]:
     return row
 
 
+def _member(value: object, key: str) -> object:
+    """``value[key]`` of a JSON object, None for anything else."""
+    return value.get(key) if isinstance(value, dict) else None
+
+
 def _card_rows(e: AuditEntry) -> list[dict[str, object]]:
     """One row per card that has a uuid (the key feedback refers to)."""
     c = _CARDS.c
@@ -97,8 +102,8 @@ def _card_rows(e: AuditEntry) -> list[dict[str, object]]:
         card_uuid = card.get("uuid")
         if not isinstance(card_uuid, str) or not card_uuid:
             continue
-        topic = ((card.get("source") or {}).get("topic") or {}).get("code")
-        suggestions = card.get("suggestions") or []
+        topic = _member(_member(card.get("source"), "topic"), "code")
+        suggestions = card.get("suggestions")
         rows.append(
             {
                 "card_uuid": card_uuid,
@@ -106,7 +111,11 @@ def _card_rows(e: AuditEntry) -> list[dict[str, object]]:
                 "service": _clip(e.service, c.service),
                 "topic": _clip(str(topic or ""), c.topic),
                 "indicator": _clip(str(card.get("indicator", "")), c.indicator),
-                "suggestion_uuids": [s["uuid"] for s in suggestions if s.get("uuid")],
+                "suggestion_uuids": [
+                    u
+                    for s in (suggestions if isinstance(suggestions, list) else [])
+                    if (u := _member(s, "uuid"))
+                ],
             }
         )
     return rows

@@ -10,7 +10,8 @@ plus the critical safety card. Every family reads the same ``CardFacts``.
 from __future__ import annotations
 
 import logging
-from typing import Any
+
+from pydantic import BaseModel
 
 from app.assessment.model import Assessment
 from app.cards.kit import CardContext, CardKit, CodingFor, Hook, SwapActions
@@ -23,6 +24,13 @@ from app.knowledge.schema import Knowledge
 
 __all__ = ["CardBuilder", "CardContext", "CodingFor", "Hook", "SwapActions"]
 log = logging.getLogger(__name__)
+
+
+class MirroredActions(BaseModel):
+    """``response.extension`` for pre-2.0 clients that read system actions there
+    (settings.mirror_system_actions); dumped like the response's own ``systemActions``."""
+
+    systemActions: list[Action]
 
 
 class CardBuilder:
@@ -55,13 +63,13 @@ class CardBuilder:
                 "card policy %s: %d cards over the limit %d", self.ctx.hook, len(cards), limit
             )
             cards = cards[:limit]
-        extra: dict[str, Any] = {}
         if self.ctx.mirror_system_actions and actions:
-            # pre-2.0 clients read system actions from the response extension
-            extra["extension"] = {
-                "systemActions": [x.model_dump(exclude_none=True) for x in actions]
-            }
-        return CdsResponse(cards=cards, systemActions=actions or None, **extra)
+            return CdsResponse(
+                cards=cards,
+                systemActions=actions,
+                extension=MirroredActions(systemActions=actions),
+            )
+        return CdsResponse(cards=cards, systemActions=actions or None)
 
     def considered_orders(self, a: Assessment) -> list[OrderRating]:
         """order-select looks at the selections only; order-sign at every draft order."""

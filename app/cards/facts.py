@@ -10,6 +10,7 @@ check that no two cards of one response disagree without matching strings.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from app.assessment.model import (
     Assessment,
@@ -25,6 +26,34 @@ from app.clinical.tristate import Tri
 from app.knowledge.schema import Knowledge
 
 EXTENSION_KEY = "vcf-cds"  # card.extension key of the machine-readable part
+
+
+class IssueRow(TypedDict):
+    """An input skipped or read with a caveat: where (resource id, path) and why."""
+
+    location: str
+    message: str
+
+
+class CardExtension(TypedDict, total=False):
+    """The machine-readable part of a card (``card.extension["vcf-cds"]``; docs/cards.md).
+    ``kit.card`` sets ``family`` and ``consultId`` and the stated findings; each family adds
+    its own members (the dict keeps the order they are added in)."""
+
+    family: str
+    consultId: str
+    findings: list[dict[str, str]]  # Stated.json()
+    conflicts: list[dict[str, str]]
+    order: str  # order-rating: "ServiceRequest/<id>"
+    orders: list[str]  # the orders no ACR table can rate
+    status: str  # order-rating status: rated | not-rated
+    issues: list[IssueRow]
+    variant: int
+    category: str
+    rating: list[int]  # [low, high]
+    reason: str
+    missing: list[str]
+    critical: list[str]  # safety: the kinds of critical finding
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,12 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Literal
+from typing import Literal
 
 from app.assessment.model import Assessment
-from app.cards.facts import EXTENSION_KEY, CardFacts, Stated, card_facts
+from app.cards.facts import EXTENSION_KEY, CardExtension, CardFacts, Stated, card_facts
 from app.cards.text import md, summary, table
-from app.cds_hooks.models import Card, Coding, Link, Source
+from app.cds_hooks.models import Card, Coding, Link, SelectionBehavior, Source, Suggestion
 from app.clinical.findings import DraftOrder
 from app.clinical.order_rating import OrderRating
 from app.clinical.severity import Indicator
@@ -26,7 +26,6 @@ Hook = Literal["order-select", "order-sign", "patient-view", "assessment"]
 SwapActions = Literal["update", "delete-create"]
 # (procedure name, draft order) -> a Coding for the alternative order in the same body region
 CodingFor = Callable[[str, DraftOrder], dict[str, str] | None]
-SMART_LABEL = "Open VCF workspace"  # merge_notes.md (the SMART app of issue 9)
 
 
 @dataclass(frozen=True)
@@ -56,6 +55,21 @@ class CardKit:
         self.facts: CardFacts = card_facts(a, k)
 
     # --- wording from the knowledge data -----------------------------------------------------
+
+    def phrase(self, key: str, **values: object) -> str:
+        """A card phrase of the card policy with its placeholders filled (escape untrusted
+        values with ``md`` first)."""
+        return self.policy.phrase(key, **values)
+
+    def short_procedure(self, name: str) -> str:
+        return self.policy.short_procedure(name)
+
+    def headers(self, key: str) -> list[str]:
+        return list(self.policy.table_headers[key])
+
+    def where(self, level: str | None) -> str:
+        """' at L1' after a finding, or nothing without a level."""
+        return " " + self.phrase("at-level", level=level) if level else ""
 
     def label(self, group: str, value: str | None) -> str:
         return self.policy.label(group, value)
@@ -94,7 +108,7 @@ class CardKit:
         kinds = self.policy.source_kinds
         out: list[str] = []
         for s in sources:
-            kind = kinds.get(s.split("/", 1)[0], "record")
+            kind = kinds.get(s.split("/", 1)[0], self.phrase("source-unknown"))
             if " (" in s:  # the adapter's words after the id, e.g. the quoted report sentence
                 kind += " " + s[s.index(" (") + 1 :]
             if kind not in out:
@@ -114,12 +128,14 @@ class CardKit:
                     self.from_text(inp.sources),
                 ]
             )
-        return table(["Finding", "Value", "From"], rows)
+        return table(self.headers("findings"), rows)
 
     def order_name(self, o: DraftOrder) -> str:
         """The order as the clinician ordered it: its display (or ACR procedure) and code."""
-        name = o.display or o.procedure or "Draft order"
-        return f"{md(name)} (code {md(o.code)})" if o.code else md(name)
+        name = o.display or o.procedure or self.phrase("order-unnamed")
+        return (
+            self.phrase("order-with-code", name=md(name), code=md(o.code)) if o.code else md(name)
+        )
 
     # --- the card factory --------------------------------------------------------------------
 
@@ -137,7 +153,7 @@ class CardKit:
         ]
         context = json.dumps({"consultId": self.ctx.consult_id, "orders": orders})
         return Link(
-            label=SMART_LABEL,
+            label=self.phrase("smart-link"),  # merge_notes.md (the SMART app of issue 9)
             url=f"{self.ctx.base_url}/app/launch.html",
             type="smart",
             appContext=context,
@@ -154,8 +170,10 @@ class CardKit:
         *,
         acr_content: bool,
         smart: bool = False,
-        machine: dict[str, Any] | None = None,
-        **extra: Any,
+        machine: CardExtension | None = None,
+        suggestions: list[Suggestion] | None = None,
+        selection_behavior: SelectionBehavior | None = None,
+        override_reasons: list[Coding] | None = None,
     ) -> Card:
         topic = self.policy.families[family].topic
         assert topic is not None, f"family {family} is not shown as a card"
@@ -163,15 +181,16 @@ class CardKit:
         links = [Link(label=link[0], url=url, type="absolute")]
         if smart and self.smart_link is not None:
             links.append(self.smart_link)
-        footer = f"\n\n---\nKnowledge version {md(self.k.version)}."
+        footer = "\n\n---\n" + self.phrase("knowledge-version", version=md(self.k.version))
         if acr_content:
             footer += " " + self.policy.acr_notice
-        ext: dict[str, Any] = {"family": family, "consultId": self.ctx.consult_id}
+        ext: CardExtension = {"family": family, "consultId": self.ctx.consult_id}
         if stated.values:
             ext["findings"] = stated.json()
         if stated.conflicts:
             ext["conflicts"] = stated.conflicts
-        ext |= machine or {}
+        if machine:
+            ext.update(machine)
         return Card(
             uuid=str(uuid.uuid4()),
             summary=summary(text),
@@ -184,7 +203,9 @@ class CardKit:
                     system=self.codes.topic_system, code=topic, display=self.codes.topics[topic]
                 ),
             ),
+            suggestions=suggestions,
+            selectionBehavior=selection_behavior,
+            overrideReasons=override_reasons,
             links=links,
             extension={EXTENSION_KEY: ext},
-            **extra,
         )

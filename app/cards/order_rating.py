@@ -4,13 +4,12 @@ rated), the swap suggestions and the Argonaut PAMA rating actions ("CDS Hooks fo
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-from app.cards.facts import Stated
+from app.cards.facts import CardExtension, Stated
 from app.cards.kit import CardKit, CodingFor
 from app.cards.prune import prune_empty
 from app.cards.sections import issues, issues_line, red_flag_line, treatment_section
-from app.cards.text import lower_first, md, plural, short_procedure, summary, table
+from app.cards.text import lower_first, md, summary, table
 from app.cds_hooks.models import Action, Card, Coding, Suggestion
 from app.clinical.appropriateness import Alternative
 from app.clinical.findings import DraftOrder
@@ -47,18 +46,28 @@ class OrderRatingCards:
     def variant_line(self, n: int) -> str:
         v = self.kit.k.variant(n)
         assert v is not None
-        return f"**ACR Variant {n}** ({self.kit.label('question', v.question)}): {md(v.title)}"
-
-    def machine(self, o: OrderRating) -> dict[str, Any]:
-        return {"order": order_ref(o.order), "status": o.status.replace("_", "-")} | issues(
-            self.kit
+        return self.kit.phrase(
+            "variant-line",
+            variant=n,
+            question=self.kit.label("question", v.question),
+            title=md(v.title),
         )
+
+    def machine(self, o: OrderRating) -> CardExtension:
+        ext: CardExtension = {"order": order_ref(o.order), "status": o.status.replace("_", "-")}
+        ext.update(issues(self.kit))
+        return ext
 
     def rating_card(self, o: OrderRating) -> Card:
         kit = self.kit
         proc = o.order.procedure or ""
         stated = Stated()
-        head = f"**Order:** {kit.order_name(o.order)}\n\n**ACR procedure:** {md(proc)}\n\n"
+        head = (
+            kit.phrase("order-line", order=kit.order_name(o.order))
+            + "\n\n"
+            + kit.phrase("acr-procedure-line", procedure=md(proc))
+            + "\n\n"
+        )
         if o.status == "not_rated" or o.rating is None or o.rating.category is None:
             return self.not_rated_card(o, head, stated)
         r = o.rating
@@ -67,51 +76,67 @@ class OrderRatingCards:
         variant = kit.k.variant(r.variant)
         assert variant is not None
         stated.add(f"acr-{variant.question}-variant", None, r.variant)
-        detail = (
-            head + f"{self.variant_line(r.variant)}\n\n**Rating:** {md(category)} ({lo}-{hi})\n\n"
-        )
+        rating = kit.phrase("rating-line", category=md(category), low=lo, high=hi)
+        detail = head + f"{self.variant_line(r.variant)}\n\n{rating}\n\n"
         if r.alternatives:
-            detail += "Usually Appropriate under this variant:\n\n" + table(
-                ["Procedure", "Rating", "Relative radiation level"],
-                [
+            detail += (
+                kit.phrase("alternatives-intro")
+                + "\n\n"
+                + table(
+                    kit.headers("alternatives"),
                     [
-                        x.name,
-                        f"{x.rating_range[0]}-{x.rating_range[1]}",
-                        kit.radiation(x.relative_radiation_level),
-                    ]
-                    for x in r.alternatives
-                ],
+                        [
+                            x.name,
+                            f"{x.rating_range[0]}-{x.rating_range[1]}",
+                            kit.radiation(x.relative_radiation_level),
+                        ]
+                        for x in r.alternatives
+                    ],
+                )
             )
         if o.other_ratings:
-            detail += "\n**Also matched:** " + "; ".join(
-                f"Variant {x.variant}: {md(x.category or 'not listed')}" for x in o.other_ratings
+            ratings = "; ".join(
+                kit.phrase(
+                    "variant-category",
+                    variant=x.variant,
+                    category=md(x.category or kit.phrase("category-not-listed")),
+                )
+                for x in o.other_ratings
             )
-        detail += "\n\n**Deciding findings:**\n\n" + kit.findings_table(
-            variant.condition.inputs(), stated
+            detail += "\n" + kit.phrase("also-matched-ratings", ratings=ratings)
+        detail += (
+            "\n\n"
+            + kit.phrase("deciding-findings")
+            + "\n\n"
+            + kit.findings_table(variant.condition.inputs(), stated)
         )
         detail += self.context_lines(o, stated)
-        text = f"{short_procedure(proc)}: {category} ({lo}-{hi}) under ACR Variant {r.variant}"
-        extra: dict[str, Any] = {}
+        text = kit.phrase(
+            "rating-summary",
+            procedure=kit.short_procedure(proc),
+            category=category,
+            low=lo,
+            high=hi,
+            variant=r.variant,
+        )
+        suggestions: list[Suggestion] = []
         if category != "Usually Appropriate" and r.alternatives:
             suggestions = [s for alt in r.alternatives if (s := self.swap(o.order, alt))]
-            if suggestions:
-                extra = {
-                    "suggestions": suggestions,
-                    "selectionBehavior": "at-most-one",
-                    "overrideReasons": self.override_reasons(),
-                }
-        machine = self.machine(o) | {"variant": r.variant, "category": category, "rating": [lo, hi]}
+        machine = self.machine(o)
+        machine.update({"variant": r.variant, "category": category, "rating": [lo, hi]})
         return kit.card(
             "order-rating",
             text,
             order_rating_indicator(category),
             detail,
-            (f"Why: ACR Variant {r.variant} table", f"/explain/variants/{r.variant}"),
+            (kit.phrase("rating-link", variant=r.variant), f"/explain/variants/{r.variant}"),
             stated,
             acr_content=True,
             smart=True,
             machine=machine,
-            **extra,
+            suggestions=suggestions or None,
+            selection_behavior="at-most-one" if suggestions else None,
+            override_reasons=self.override_reasons() if suggestions else None,
         )
 
     def context_lines(self, o: OrderRating, stated: Stated) -> str:
@@ -124,36 +149,61 @@ class OrderRatingCards:
 
     def not_rated_card(self, o: OrderRating, head: str, stated: Stated) -> Card:
         kit = self.kit
-        proc = short_procedure(o.order.procedure or o.order.display or "Order")
+        proc = kit.short_procedure(
+            o.order.procedure or o.order.display or kit.phrase("order-unnamed-short")
+        )
         why = kit.label("not-rated", o.reason or "insufficient_information")
-        detail = head + f"**Not rated:** {md(why)}.\n\n"
+        detail = head + kit.phrase("not-rated-line", why=md(why)) + "\n\n"
         if o.missing:
-            detail += "Findings that would decide it:\n\n" + "\n".join(
-                f"- {md(kit.ask(m))}" for m in o.missing
+            detail += (
+                kit.phrase("not-rated-missing-intro")
+                + "\n\n"
+                + "\n".join(f"- {md(kit.ask(m))}" for m in o.missing)
             )
             for m in o.missing:
                 stated.add(m.replace("_", "-"), None, None)
         if o.candidates:
-            detail += "\n\nRating under each variant that may apply:\n\n" + table(
-                ["Variant", "Category"],
-                [[f"Variant {c.variant}", c.category or "not listed"] for c in o.candidates],
+            detail += (
+                "\n\n"
+                + kit.phrase("candidates-intro")
+                + "\n\n"
+                + table(
+                    kit.headers("candidates"),
+                    [
+                        [
+                            kit.phrase("variant-name", variant=c.variant),
+                            c.category or kit.phrase("category-not-listed"),
+                        ]
+                        for c in o.candidates
+                    ],
+                )
             )
         detail += self.context_lines(o, stated)
         if o.missing:
-            why += ": " + ", ".join(lower_first(kit.input_label(m)) for m in o.missing[:3])
+            why = kit.phrase(
+                "not-rated-why-missing",
+                why=why,
+                missing=", ".join(lower_first(kit.input_label(m)) for m in o.missing[:3]),
+            )
         return kit.card(
             "order-rating",
-            f"{proc}: not rated ({why})",
+            kit.phrase("not-rated-summary", procedure=proc, why=why),
             "info",
             detail,
-            ("How orders are rated", "/explain/topics/order-appropriateness"),
+            (kit.phrase("not-rated-link"), "/explain/topics/order-appropriateness"),
             stated,
             acr_content=True,  # the ACR procedure name (and the candidate ratings)
             smart=True,
-            machine=self.machine(o)
-            | ({"reason": o.reason.replace("_", "-")} if o.reason else {})
-            | ({"missing": [m.replace("_", "-") for m in o.missing]} if o.missing else {}),
+            machine=self.not_rated_machine(o),
         )
+
+    def not_rated_machine(self, o: OrderRating) -> CardExtension:
+        machine = self.machine(o)
+        if o.reason:
+            machine["reason"] = o.reason.replace("_", "-")
+        if o.missing:
+            machine["missing"] = [m.replace("_", "-") for m in o.missing]
+        return machine
 
     def unrateable_card(self, orders: list[OrderRating]) -> Card:
         """Orders the ACR VCF tables cannot rate: no code at all, or a code that is no VCF
@@ -172,13 +222,13 @@ class OrderRatingCards:
                 else why(o)[:1].upper() + why(o)[1:]
             )
         else:
-            text = f"{plural(len(orders), 'order')} not rated: no code, or not a VCF procedure"
+            text = kit.phrase("unrateable-summary", count=len(orders))
         return kit.card(
             "order-rating",
             text,
             "info",
-            "Not rated under the ACR VCF tables:\n\n" + lines,
-            ("Accepted order codes", "/explain/topics/order-appropriateness"),
+            kit.phrase("unrateable-intro") + "\n\n" + lines,
+            (kit.phrase("unrateable-link"), "/explain/topics/order-appropriateness"),
             Stated(),
             acr_content=False,
             machine={"orders": [order_ref(o.order) for o in orders], "status": "not-rated"},
@@ -206,7 +256,8 @@ class OrderRatingCards:
             return None
         code = {"coding": [coding], "text": alternative.name}
         ref = order_ref(order)
-        label = summary(f"Order {short_procedure(alternative.name)} instead")
+        kit = self.kit
+        label = summary(kit.phrase("swap-label", procedure=kit.short_procedure(alternative.name)))
         if self.kit.ctx.swap_actions == "update" and order.resource_type == "ServiceRequest":
             resource = {
                 k: v for k, v in prune_empty(order.resource).items() if k not in PROCEDURE_ELEMENTS
@@ -222,13 +273,13 @@ class OrderRatingCards:
             actions = [
                 Action(
                     type="update",
-                    description=f"Change the draft order {ref} to {alternative.name}",
+                    description=kit.phrase("swap-update", order=ref, procedure=alternative.name),
                     resource=resource,
                 )
             ]
         else:
             raw = order.resource
-            new: dict[str, Any] = {
+            new: dict[str, object] = {
                 "resourceType": "ServiceRequest",
                 "status": "draft",
                 "intent": raw.get("intent") or "order",
@@ -245,18 +296,26 @@ class OrderRatingCards:
                 if raw.get(key):
                     new[key] = prune_empty(raw[key])  # a copy: the draft is never shared
             actions = [
-                Action(type="delete", description=f"Remove the draft order {ref}", resourceId=ref),
-                Action(type="create", description=f"Order {alternative.name}", resource=new),
+                Action(
+                    type="delete",
+                    description=kit.phrase("swap-delete", order=ref),
+                    resourceId=ref,
+                ),
+                Action(
+                    type="create",
+                    description=kit.phrase("swap-create", procedure=alternative.name),
+                    resource=new,
+                ),
             ]
         return Suggestion(label=label, uuid=str(uuid.uuid4()), actions=actions)
 
     def pama_extensions(
         self,
-        existing: Any,
+        existing: object,
         rating: str,
         category: str | None,
         rating_range: tuple[int, int] | None,
-    ) -> list[Any]:
+    ) -> list[object]:
         """``existing`` extensions without ours, plus the pama-rating (with the HL7
         appropriateness-score of the category when rated) and the consult id."""
         pama = self.kit.codes.pama
@@ -269,7 +328,7 @@ class OrderRatingCards:
                     "display": category,
                 }
             )
-        ext = [
+        ext: list[object] = [
             e
             for e in (existing if isinstance(existing, list) else [])
             if isinstance(e, dict)
@@ -296,6 +355,6 @@ class OrderRatingCards:
         )
         return Action(
             type="update",
-            description=f"Attach the ACR appropriateness rating ({o.pama}) to {order_ref(o.order)}",
+            description=self.kit.phrase("rating-action", rating=o.pama, order=order_ref(o.order)),
             resource=resource,
         )

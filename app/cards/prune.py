@@ -4,10 +4,14 @@ sandbox sends ``reasonCode: []``); everything else round-trips untouched."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import overload
 
 
-def prune_empty(value: Any) -> Any:
+@overload
+def prune_empty(value: dict[str, object]) -> dict[str, object]: ...
+@overload
+def prune_empty(value: object) -> object: ...
+def prune_empty(value: object) -> object:
     """A copy of JSON ``value`` without the empty values (every object and array is new, so
     the result shares no container with ``value``)."""
     if isinstance(value, dict):
@@ -18,5 +22,5 @@ def prune_empty(value: Any) -> Any:
     return value
 
 
-def _empty(value: Any) -> bool:
+def _empty(value: object) -> bool:
     return value is None or (isinstance(value, str | list | dict) and len(value) == 0)

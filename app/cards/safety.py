@@ -12,12 +12,11 @@ from app.clinical.severity import CriticalFinding, passes
 
 def _line(kit: CardKit, c: CriticalFinding, stated: Stated) -> tuple[str, str]:
     """(summary phrase, detail line) of one critical finding."""
-    where = f" at {c.level}" if c.level else ""
+    where = kit.where(c.level)
     if c.kind == "red-flag":
         return (
-            f"red flag ({c.detail.lower()})",
-            f"- **Red flags of epidural spinal cord compression:** {md(c.detail)} - urgent "
-            f"evaluation ({kit.cite(c.citation)}).",
+            kit.phrase("safety-red-flag", flags=c.detail.lower()),
+            kit.phrase("safety-red-flag-line", flags=md(c.detail), citation=kit.cite(c.citation)),
         )
     if c.kind == "high-grade-escc":
         e = next(x for x in kit.facts.escc if x.level == c.level and x.grade == c.detail)
@@ -25,10 +24,15 @@ def _line(kit: CardKit, c: CriticalFinding, stated: Stated) -> tuple[str, str]:
         if e.level in kit.facts.compressed:
             stated.add("cord-compression", c.level, "present")
         return (
-            f"high-grade cord compression{where} (ESCC {c.detail}) - decompression first",
-            f"- **High-grade epidural spinal cord compression{md(where)}:** ESCC grade "
-            f"{md(e.grade)}, {md(e.description)}. {md(e.implication)} "
-            f"({kit.cite(c.citation)}).",
+            kit.phrase("safety-escc", where=where, grade=c.detail),
+            kit.phrase(
+                "safety-escc-line",
+                where=md(where),
+                grade=md(e.grade),
+                description=md(e.description),
+                implication=md(e.implication),
+                citation=kit.cite(c.citation),
+            ),
         )
     s = kit.facts.sins
     assert s is not None
@@ -36,11 +40,22 @@ def _line(kit: CardKit, c: CriticalFinding, stated: Stated) -> tuple[str, str]:
     stated.add("sins-index-level", None, s.level)
     action = s.action or ""
     cat = next(x for x in kit.k.sins.categories if x.id == s.category)
-    band = f"{cat.range[0]}-{cat.range[1]} {kit.label('sins-category', cat.id)}"
+    band = kit.phrase(
+        "sins-band",
+        low=cat.range[0],
+        high=cat.range[1],
+        category=kit.label("sins-category", cat.id),
+    )
     return (
-        f"unstable spine{where} (SINS {c.detail}) - {action.lower()}",
-        f"- **Unstable spine{md(where)}:** SINS {md(c.detail)} ({band}). {md(action)} "
-        f"({kit.cite(c.citation)}).",
+        kit.phrase("safety-sins", where=where, score=c.detail, action=action.lower()),
+        kit.phrase(
+            "safety-sins-line",
+            where=md(where),
+            score=md(c.detail),
+            band=band,
+            action=md(action),
+            citation=kit.cite(c.citation),
+        ),
     )
 
 
@@ -49,8 +64,8 @@ def safety_card(kit: CardKit) -> Card | None:
         return None
     stated = Stated()
     parts = [_line(kit, c, stated) for c in kit.facts.critical]
-    text = "Urgent: " + "; ".join(p[0] for p in parts)
-    detail = "Needs action now, whatever is ordered:\n\n" + "\n".join(p[1] for p in parts)
+    text = kit.phrase("safety-summary", findings="; ".join(p[0] for p in parts))
+    detail = kit.phrase("safety-intro") + "\n\n" + "\n".join(p[1] for p in parts)
     first = kit.facts.critical[0].kind
     topic = {"red-flag": "red-flags", "high-grade-escc": "escc", "unstable-spine": "sins"}[first]
     return kit.card(
@@ -58,7 +73,7 @@ def safety_card(kit: CardKit) -> Card | None:
         text,
         "critical",
         detail,
-        ("Why this is urgent", f"/explain/topics/{topic}"),
+        (kit.phrase("safety-link"), f"/explain/topics/{topic}"),
         stated,
         acr_content=any(c.kind == "red-flag" for c in kit.facts.critical),
         machine={"critical": [c.kind for c in kit.facts.critical]},

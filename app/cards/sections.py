@@ -4,11 +4,9 @@ section reads ``CardFacts`` and records the findings it states."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from app.cards.facts import Stated, score_text
+from app.cards.facts import CardExtension, Stated, score_text
 from app.cards.kit import CardKit
-from app.cards.text import md, plural
+from app.cards.text import md
 from app.clinical.findings import InputIssue
 from app.clinical.order_rating import OrderRating
 from app.clinical.severity import is_urgent
@@ -25,7 +23,8 @@ def red_flag_line(kit: CardKit) -> str:
     others = [label for label, groups in kit.facts.red_flags if not is_urgent(groups)]
     if not others:
         return ""
-    return f"\n\n**Red flags:** {md('; '.join(others))} ({kit.cite('red-flags')})."
+    line = kit.phrase("red-flags-line", flags=md("; ".join(others)), citation=kit.cite("red-flags"))
+    return "\n\n" + line
 
 
 def scores_section(kit: CardKit, stated: Stated) -> str:
@@ -36,26 +35,42 @@ def scores_section(kit: CardKit, stated: Stated) -> str:
         category = (
             kit.label("sins-category", s.category)
             if s.category
-            else "undetermined ("
-            + " or ".join(kit.label("sins-category", c) for c in s.possible_categories)
-            + ")"
+            else kit.phrase(
+                "sins-undetermined",
+                categories=f" {kit.phrase('or')} ".join(
+                    kit.label("sins-category", c) for c in s.possible_categories
+                ),
+            )
         )
         stated.add("sins-category", s.level, s.category)
         stated.add("sins-index-level", None, s.level)
         action = f" - {s.action.lower()}" if s.action and s.category not in (None, "stable") else ""
         parts = ", ".join(f"{k} {'?' if v is None else v}" for k, v in s.points.items())
         lines.append(
-            f"- **SINS** {score_text(s.total, s.min, s.max)} at {md(s.level)} (index level): "
-            f"{category}{action}. "
-            f"Components: {parts}. ({kit.cite('sins')}; index level = highest SINS, "
-            f"{kit.cite('sins-index-level')})"
+            kit.phrase(
+                "sins-line",
+                score=score_text(s.total, s.min, s.max),
+                level=md(s.level),
+                category=category,
+                action=action,
+                components=parts,
+                citation=kit.cite("sins"),
+                index_citation=kit.cite("sins-index-level"),
+            )
         )
     for e in f.escc:
         stated.add("escc-grade", e.level, e.grade)
         grade = kit.label("escc-class", "high" if e.high_grade else "low")
         lines.append(
-            f"- **ESCC** grade {md(e.grade)} at {md(e.level or 'an unspecified level')}: "
-            f"{md(e.description)} ({grade}). {md(e.implication)} ({kit.cite('escc')})"
+            kit.phrase(
+                "escc-line",
+                grade=md(e.grade),
+                level=md(e.level or kit.phrase("unspecified-level")),
+                description=md(e.description),
+                grade_class=grade,
+                implication=md(e.implication),
+                citation=kit.cite("escc"),
+            )
         )
     if f.escc or any(m.points.get("cord_compression") is not None for m in f.mri):
         stated.add("cord-compression", None, cord_text(kit, f.cord_compression))
@@ -75,20 +90,32 @@ def scores_section(kit: CardKit, stated: Stated) -> str:
         if "contrast-enhancement" not in m.missing:
             notes += " " + kit.policy.notes["contrast-enhancement"]
         lines.append(
-            f"- **MRI malignancy score** {score_text(m.total, m.min, m.max)} at "
-            f"{md(m.level or 'an unspecified level')} "
-            f"(malignant from {m.cutoff}): {cls}. Signs: {md(shown)}.{notes} "
-            f"({kit.cite('mri-score')})"
+            kit.phrase(
+                "mri-line",
+                score=score_text(m.total, m.min, m.max),
+                level=md(m.level or kit.phrase("unspecified-level")),
+                cutoff=m.cutoff,
+                classification=cls,
+                signs=md(shown),
+                notes=notes,
+                citation=kit.cite("mri-score"),
+            )
         )
     if f.suspected_pathological:
-        lines.append(f"- **Work-up:** {kit.policy.notes['work-up']}")
+        lines.append(kit.phrase("work-up-line", note=kit.policy.notes["work-up"]))
     if f.vbq is not None:
         v = f.vbq
         risk = kit.label("vbq-risk", "true" if v.elevated_risk else "false")
         stated.add("vbq-elevated", None, v.elevated_risk)
         lines.append(
-            f"- **VBQ** {v.vbq} (elevated above {v.cutoff:g}): {risk} "
-            f"({md(', '.join(v.levels_used))}; {kit.cite('vbq')})"
+            kit.phrase(
+                "vbq-line",
+                vbq=v.vbq,
+                cutoff=f"{v.cutoff:g}",
+                risk=risk,
+                levels=md(", ".join(v.levels_used)),
+                citation=kit.cite("vbq"),
+            )
         )
     for ev in f.sign_evidence:
         favour_m = sum(1 for r in ev.seed_001 if r.favours == "malignant") + sum(
@@ -97,13 +124,19 @@ def scores_section(kit: CardKit, stated: Stated) -> str:
         favour_b = sum(1 for r in ev.seed_001 if r.favours == "benign") + sum(
             1 for q in ev.seed_004_table_1 if q.favours == "osteoporotic"
         )
-        where = ev.level or "an unspecified level"
+        where = ev.level or kit.phrase("unspecified-level")
         lines.append(
-            f"- **Sign evidence** at {md(where)}: {plural(favour_m, 'sign')} favour malignant, "
-            f"{favour_b} benign. {kit.policy.notes['ratios']} ({kit.cite('sign-evidence')}; "
-            f"{kit.cite('sign-evidence-qualitative')})"
+            kit.phrase(
+                "sign-evidence-line",
+                level=md(where),
+                malignant=kit.policy.count("sign-count", favour_m),
+                benign=favour_b,
+                note=kit.policy.notes["ratios"],
+                citation=kit.cite("sign-evidence"),
+                qualitative_citation=kit.cite("sign-evidence-qualitative"),
+            )
         )
-    return "\n\n**Scores**\n\n" + "\n".join(lines) if lines else ""
+    return "\n\n" + kit.phrase("scores-heading") + "\n\n" + "\n".join(lines) if lines else ""
 
 
 def criterion_text(kit: CardKit, cid: str, label: str, status: str) -> str:
@@ -130,10 +163,8 @@ def treatment_section(kit: CardKit, stated: Stated) -> str:
         )
         status = kit.label("consideration-status", c.status)
         rows.append(f"- {md(c.label)}: **{status}**" + (f" ({md(crit)})" if crit else ""))
-    return (
-        f"\n\n**Treatment considerations, pathological VCF** ({kit.cite('treatment')})\n\n"
-        + "\n".join(rows)
-    )
+    heading = kit.phrase("treatment-heading", citation=kit.cite("treatment"))
+    return f"\n\n{heading}\n\n" + "\n".join(rows)
 
 
 def missing_inputs(kit: CardKit, orders: list[OrderRating]) -> list[str]:
@@ -154,8 +185,11 @@ def missing_section(kit: CardKit, missing: list[str], stated: Stated) -> str:
     if missing:
         for m in missing:
             stated.add(m.replace("_", "-"), None, None)
-        out += "\n\n**What would change the answer**\n\n" + "\n".join(
-            f"- {md(kit.ask(m))}" for m in missing
+        out += (
+            "\n\n"
+            + kit.phrase("missing-heading")
+            + "\n\n"
+            + "\n".join(f"- {md(kit.ask(m))}" for m in missing)
         )
     return out + issues_line(kit)
 
@@ -170,13 +204,10 @@ def issues_line(kit: CardKit) -> str:
     problems = _problems(kit)
     if not problems:
         return ""
-    return (
-        f"\n\n{plural(len(problems), 'input')} skipped or read with a caveat - the advice may be"
-        " incomplete; the workspace lists them."
-    )
+    return "\n\n" + kit.phrase("issues-line", inputs=kit.policy.count("input-count", len(problems)))
 
 
-def issues(kit: CardKit) -> dict[str, Any]:
+def issues(kit: CardKit) -> CardExtension:
     """The machine-readable list of those inputs (location and message)."""
     problems = _problems(kit)[:20]
     if not problems:

@@ -13,7 +13,7 @@ from app.cards.sections import (
     scores_section,
     treatment_section,
 )
-from app.cards.text import lower_first, md, short_procedure, table
+from app.cards.text import MAX_SUMMARY, lower_first, md, table
 from app.cds_hooks.models import Card
 from app.clinical.severity import is_urgent, summary_indicator
 
@@ -35,43 +35,58 @@ def summary_card(kit: CardKit) -> Card:
         stated.add(f"acr-{question}-variant", None, v.id)
         best = [p.name for p in v.procedures if p.category == "Usually Appropriate"]
         words = kit.label("question", question)
-        names = [short_procedure(b) for b in best]
+        names = [kit.short_procedure(b) for b in best]
         shown = (
-            " or ".join(names) if len(names) <= 2 else f"{names[0]}, {names[1]} (+{len(names) - 2})"
+            f" {kit.phrase('or')} ".join(names)
+            if len(names) <= 2
+            else kit.phrase("more-procedures", first=names[0], second=names[1], more=len(names) - 2)
         )
-        provisional = "" if m.primary_certain else ", provisional"
-        heads.append(f"{words.capitalize()} (ACR Variant {v.id}{provisional}): {shown}")
-        detail += f"**{words.capitalize()} - ACR Variant {v.id}:** {md(v.title)}\n\n"
+        heads.append(
+            kit.phrase(
+                "summary-head" if m.primary_certain else "summary-head-provisional",
+                question=words.capitalize(),
+                variant=v.id,
+                procedures=shown,
+            )
+        )
+        heading = kit.phrase(
+            "summary-variant-heading", question=words.capitalize(), variant=v.id, title=md(v.title)
+        )
+        detail += heading + "\n\n"
         if question == "imaging":  # relative radiation levels are given for imaging only
             radiation = {p.name: p.relative_radiation_level for p in kit.k.acr.procedures}
             detail += table(
-                ["Usually appropriate", "Relative radiation level"],
+                kit.headers("usually-appropriate"),
                 [[b, kit.radiation(radiation.get(b))] for b in best],
             )
         else:
-            detail += "Usually appropriate: " + "; ".join(md(b) for b in best) + ".\n"
-        detail += "\n**Deciding findings:**\n\n" + kit.findings_table(v.condition.inputs(), stated)
+            listed = kit.phrase(
+                "usually-appropriate-list", procedures="; ".join(md(b) for b in best)
+            )
+            detail += listed + "\n"
+        detail += "\n" + kit.phrase("deciding-findings") + "\n\n"
+        detail += kit.findings_table(v.condition.inputs(), stated)
         others = [n for n in m.matched if n != v.id]
         if others:
-            detail += "\nAlso matched: " + ", ".join(f"Variant {n}" for n in others) + "."
+            variants = ", ".join(kit.phrase("variant-name", variant=n) for n in others)
+            detail += "\n" + kit.phrase("also-matched-variants", variants=variants)
         if not m.primary_certain:
-            detail += (
-                "\nProvisional: a variant earlier in the precedence order is still possible"
-                " (see what would change the answer).\n\n"
-            )
+            detail += "\n" + kit.phrase("provisional-note") + "\n\n"
     missing = missing_inputs(kit, kit.orders)
     if not heads:
         text = (
-            "More information needed: "
-            + ", ".join(lower_first(kit.input_label(x)) for x in missing[:4])
+            kit.phrase(
+                "more-information",
+                inputs=", ".join(lower_first(kit.input_label(x)) for x in missing[:4]),
+            )
             if missing
-            else "No ACR VCF variant applies"
+            else kit.phrase("no-variant-summary")
         )
-        detail += "No ACR VCF variant can be chosen yet."
+        detail += kit.phrase("no-variant-detail")
     else:
         text = "; ".join(heads)
-        if len(text) > 139 and len(heads) > 1:
-            text = heads[0] + "; treatment in details"
+        if len(text) >= MAX_SUMMARY and len(heads) > 1:  # would be clamped: keep one whole
+            text = kit.phrase("treatment-in-details", head=heads[0])
     detail += red_flag_line(kit)
     for section in kit.hook_policy.summary_sections:
         if section == "missing-data":
@@ -87,11 +102,11 @@ def summary_card(kit: CardKit) -> Card:
     )
     topic_link = (
         (
-            f"ACR Variant {kit.a.matches['imaging'].primary}",
+            kit.phrase("summary-link-variant", variant=kit.a.matches["imaging"].primary),
             f"/explain/variants/{kit.a.matches['imaging'].primary}",
         )
         if kit.a.matches["imaging"].primary
-        else ("How the advice is made", "/explain/topics/patient-summary")
+        else (kit.phrase("summary-link"), "/explain/topics/patient-summary")
     )
     return kit.card(
         "summary",

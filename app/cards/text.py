@@ -30,19 +30,9 @@ def summary(text: str) -> str:
     return cut + "…"
 
 
-def short_procedure(name: str) -> str:
-    """Shorter display for summaries: 'MRI spine area of interest without IV contrast' ->
-    'MRI spine without IV contrast'."""
-    return name.replace(" area of interest", "").replace(" skull base to mid-thigh", "")
-
-
 def table(headers: list[str], rows: Sequence[Sequence[object]]) -> str:
     head = "| " + " | ".join(headers) + " |\n|" + "---|" * len(headers) + "\n"
     return head + "".join("| " + " | ".join(md(c) for c in row) + " |\n" for row in rows)
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def lower_first(label: str) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
 MAX_SUMMARY_CHARS = 139  # spec: "<140-character summary"
@@ -34,7 +34,7 @@ ResourceIdShape = Literal["string", "list"]
 
 
 def validate_cds_response(
-    payload: dict[str, Any], *, delete_resource_id: ResourceIdShape = "string"
+    payload: object, *, delete_resource_id: ResourceIdShape = "string"
 ) -> list[str]:
     """Check a serialised CDS Hooks response body; return violations as ``"<JSON path>:
     <message>"`` strings (an empty list means valid).
@@ -59,7 +59,7 @@ class _Checker:
 
     # --- generic helpers -------------------------------------------------------------------
 
-    def no_null_or_empty(self, value: Any, path: str, *, in_resource: bool = False) -> None:
+    def no_null_or_empty(self, value: object, path: str, *, in_resource: bool = False) -> None:
         """Spec "Use of JSON": no ``null``, ``""``, ``[]`` or ``{}`` anywhere. Inside a FHIR
         resource a ``null`` array item is allowed (FHIR primitive/extension array alignment)."""
         if value is None:
@@ -81,7 +81,7 @@ class _Checker:
                 nested = in_resource or key == "resource"
                 self.no_null_or_empty(item, f"{path}.{key}", in_resource=nested)
 
-    def string(self, obj: dict[str, Any], key: str, path: str, *, required: bool) -> str | None:
+    def string(self, obj: dict[str, object], key: str, path: str, *, required: bool) -> str | None:
         """The value of ``obj[key]`` if it is a non-empty string. Missing required keys and
         non-string values are reported here; null/empty values by :meth:`no_null_or_empty`."""
         if key not in obj:
@@ -96,14 +96,14 @@ class _Checker:
             return None
         return value if value.strip() else None
 
-    def obj(self, value: Any, path: str) -> dict[str, Any] | None:
+    def obj(self, value: object, path: str) -> dict[str, object] | None:
         if isinstance(value, dict):
             return value
         if value is not None:
             self.err(path, f"must be an object, got {type(value).__name__}")
         return None
 
-    def array(self, obj: dict[str, Any], key: str, path: str) -> list[Any]:
+    def array(self, obj: dict[str, object], key: str, path: str) -> list[object]:
         value = obj.get(key)
         if value is None:
             return []
@@ -112,7 +112,7 @@ class _Checker:
             return []
         return value
 
-    def http_url(self, obj: dict[str, Any], key: str, path: str, *, required: bool) -> None:
+    def http_url(self, obj: dict[str, object], key: str, path: str, *, required: bool) -> None:
         value = self.string(obj, key, path, required=required)
         if value is None:
             return
@@ -120,7 +120,7 @@ class _Checker:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             self.err(f"{path}.{key}", f"must be an absolute http(s) URL, got {value!r}")
 
-    def unique_uuid(self, obj: dict[str, Any], path: str) -> None:
+    def unique_uuid(self, obj: dict[str, object], path: str) -> None:
         value = self.string(obj, "uuid", path, required=True)
         if value is None:
             return
@@ -135,7 +135,7 @@ class _Checker:
         else:
             self.uuids[key] = path
 
-    def coding(self, value: Any, path: str, *, display_required: bool) -> None:
+    def coding(self, value: object, path: str, *, display_required: bool) -> None:
         """Spec "Data Types / Coding": ``code`` and ``system`` required; ``display`` required
         for override reasons."""
         coding = self.obj(value, path)
@@ -147,7 +147,7 @@ class _Checker:
 
     # --- response structure ----------------------------------------------------------------
 
-    def response(self, payload: Any) -> None:
+    def response(self, payload: object) -> None:
         body = self.obj(payload, "$")
         if body is None:
             return
@@ -170,7 +170,7 @@ class _Checker:
                 self.no_null_or_empty(action, path)
                 self.action(action, path)
 
-    def card(self, value: Any, path: str) -> None:
+    def card(self, value: object, path: str) -> None:
         card = self.obj(value, path)
         if card is None:
             return
@@ -195,7 +195,7 @@ class _Checker:
         for i, link in enumerate(self.array(card, "links", path)):
             self.link(link, f"{path}.links[{i}]")
 
-    def detail(self, card: dict[str, Any], path: str) -> None:
+    def detail(self, card: dict[str, object], path: str) -> None:
         """``detail`` is GitHub Flavored Markdown; raw HTML is not accepted here."""
         detail = self.string(card, "detail", path, required=False)
         if detail is None:
@@ -205,7 +205,7 @@ class _Checker:
         if match:
             self.err(f"{path}.detail", f"must be Markdown without raw HTML, found {match[0]!r}")
 
-    def source(self, value: Any, path: str) -> None:
+    def source(self, value: object, path: str) -> None:
         source = self.obj(value, path)
         if source is None:
             return
@@ -215,7 +215,7 @@ class _Checker:
         if "topic" in source:
             self.coding(source["topic"], f"{path}.topic", display_required=False)
 
-    def suggestions(self, card: dict[str, Any], path: str) -> None:
+    def suggestions(self, card: dict[str, object], path: str) -> None:
         suggestions = self.array(card, "suggestions", path)
         behavior = card.get("selectionBehavior")
         if suggestions and "selectionBehavior" not in card:
@@ -248,7 +248,7 @@ class _Checker:
                 "'at-most-one'",
             )
 
-    def action(self, value: Any, path: str) -> None:
+    def action(self, value: object, path: str) -> None:
         """Spec "Action": ``delete`` names the resource in ``resourceId`` and carries no
         ``resource``; ``create``/``update`` carry the whole resource (``update`` with its id)."""
         action = self.obj(value, path)
@@ -279,7 +279,7 @@ class _Checker:
         if kind == "update":
             self.string(resource, "id", f"{path}.resource", required=True)
 
-    def resource_id(self, value: Any, path: str) -> None:
+    def resource_id(self, value: object, path: str) -> None:
         if self.delete_resource_id == "list":
             if not isinstance(value, list):
                 self.err(path, "must be an array of relative references ('Type/id')")
@@ -296,7 +296,7 @@ class _Checker:
             elif ref is not None and not isinstance(ref, str):
                 self.err(ref_path, f"must be a string, got {type(ref).__name__}")
 
-    def link(self, value: Any, path: str) -> None:
+    def link(self, value: object, path: str) -> None:
         link = self.obj(value, path)
         if link is None:
             return

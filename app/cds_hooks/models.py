@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, mod
 from pydantic_core import to_jsonable_python
 
 from app.json_types import JsonObject
+from app.knowledge.coding import Coding as Coding  # re-exported: a wire model
 
 Indicator = Literal["info", "warning", "critical"]
 SelectionBehavior = Literal["at-most-one", "any"]
@@ -35,15 +36,8 @@ class CdsModel(BaseModel):
 
 # --- Data types ----------------------------------------------------------------------------
 
-
-class Coding(CdsModel):
-    """Spec "Data Types / Coding": ``code`` and ``system`` required; ``display`` is required
-    for card ``overrideReasons`` (checked by ``card_rules``), optional elsewhere."""
-
-    code: str
-    system: str
-    display: str | None = None
-
+# ``Coding`` (spec "Data Types / Coding") is app/knowledge/coding.py, shared with the FHIR code
+# tables; it is re-exported above with the other wire models.
 
 # --- Discovery -----------------------------------------------------------------------------
 

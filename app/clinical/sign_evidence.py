@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from app.clinical.findings import FindingValue
 from app.knowledge.schema import SignEvidenceKnowledge
 
 
@@ -37,14 +38,14 @@ class QualitativeEvidence:
     source: str
 
 
-def _key(value: str | bool) -> str:
+def _key(value: FindingValue) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return value
+    return value if isinstance(value, str) else str(value)  # a number is no coded value
 
 
 def quantitative_evidence(
-    observed: Mapping[str, str | bool | None], k: SignEvidenceKnowledge
+    observed: Mapping[str, FindingValue | None], k: SignEvidenceKnowledge
 ) -> list[SignEvidence]:
     """Evidence rows for the observed seed 001 signs (unknown signs are skipped)."""
     nb, nm = k.groups["benign"], k.groups["malignant"]

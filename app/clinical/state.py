@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Literal
+from typing import Literal, TypeAlias
 
 from app.clinical.tristate import Tri, tri_compare
 from app.knowledge.schema import STATE_INPUTS, DeformityThresholds
 
 Etiology = Literal["osteoporotic", "pathological", "unknown"]
+StateValue: TypeAlias = Tri | Etiology  # the value of one clinical-state input
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,10 @@ class ClinicalState:
     pulmonary_dysfunction: Tri = None
     mechanical_pain: Tri = None
 
-    def value(self, name: str) -> Tri | str:
+    def value(self, name: str) -> StateValue:
         return getattr(self, name)  # type: ignore[no-any-return]
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, StateValue]:
         return asdict(self)
 
 

@@ -10,18 +10,19 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-from app.clinical.state import STATE_FIELDS, ClinicalState
+from app.clinical.state import STATE_FIELDS, ClinicalState, StateValue
 from app.knowledge.schema import Condition, Knowledge, Variant
 
 Status = Literal["matched", "possible", "not_matched"]
 Question = Literal["imaging", "treatment"]
 
-_DOMAINS: dict[str, tuple[Any, ...]] = {"etiology": ("osteoporotic", "pathological")}
+_DOMAINS: dict[str, tuple[StateValue, ...]] = {"etiology": ("osteoporotic", "pathological")}
+Assignment = dict[str, StateValue]  # values for the unknown inputs of one completion
 
 
-def _domain(name: str) -> tuple[Any, ...]:
+def _domain(name: str) -> tuple[StateValue, ...]:
     return _DOMAINS.get(name, (True, False))
 
 
@@ -35,7 +36,7 @@ def evaluate(cond: Condition, state: ClinicalState) -> bool:
     return _holds(cond, {name: getattr(state, name) for name in STATE_FIELDS})
 
 
-def _holds(cond: Condition, values: Mapping[str, Any]) -> bool:
+def _holds(cond: Condition, values: Mapping[str, StateValue]) -> bool:
     """``evaluate`` on the state's values by input name."""
     if cond.all is not None:
         return all(_holds(child, values) for child in cond.all)
@@ -59,7 +60,7 @@ def variant_status(variant: Variant, state: ClinicalState) -> VariantStatus:
     if not unknown:  # the one completion is the state itself
         holds = _holds(variant.condition, values)
         return VariantStatus(variant.id, "matched" if holds else "not_matched", ())
-    outcomes: list[tuple[dict[str, Any], bool]] = []
+    outcomes: list[tuple[Assignment, bool]] = []
     for combo in itertools.product(*(_domain(n) for n in unknown)):
         assignment = dict(zip(unknown, combo, strict=True))
         outcomes.append((assignment, _holds(variant.condition, values | assignment)))
@@ -72,9 +73,9 @@ def variant_status(variant: Variant, state: ClinicalState) -> VariantStatus:
     return VariantStatus(variant.id, "possible", deciding)
 
 
-def _decides(name: str, outcomes: list[tuple[dict[str, Any], bool]]) -> bool:
+def _decides(name: str, outcomes: list[tuple[Assignment, bool]]) -> bool:
     """True when changing only ``name`` can change the outcome."""
-    by_rest: dict[tuple[Any, ...], set[bool]] = {}
+    by_rest: dict[tuple[tuple[str, StateValue], ...], set[bool]] = {}
     for assignment, ok in outcomes:
         rest = tuple(sorted((k, v) for k, v in assignment.items() if k != name))
         by_rest.setdefault(rest, set()).add(ok)
@@ -103,8 +104,7 @@ def match(
     """Match every variant of one question; the primary is the first match in precedence order
     (policies imaging_precedence / treatment_precedence). ``primary_certain`` is False when a
     variant earlier in that order is still possible."""
-    policy = knowledge.policies.defaults()
-    order = tuple(precedence or policy[f"{question}_precedence"])
+    order = tuple(precedence or knowledge.policies.precedence(question))
     variants = [v for v in knowledge.acr.variants if v.question == question]
     statuses = tuple(variant_status(v, state) for v in variants)
     by_id = {s.id: s for s in statuses}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy.orm import Session
 
@@ -21,11 +21,19 @@ log = logging.getLogger("vcf_cds.feedback")
 _CARD_ID_MAX = 64  # card_record.card_uuid
 
 
+class FeedbackIssue(TypedDict):
+    """One rejected field, as the 400/404 OperationOutcome names it (pydantic-style)."""
+
+    loc: list[str | int]
+    msg: str
+    code: str  # "invalid" | "not-found"
+
+
 class FeedbackRejected(Exception):
     """The request cannot be recorded: ``status`` 404 (unknown card) or 400; ``issues`` name
     each offending field (``loc``) and are answered as an OperationOutcome."""
 
-    def __init__(self, status: int, issues: list[dict[str, Any]]) -> None:
+    def __init__(self, status: int, issues: list[FeedbackIssue]) -> None:
         super().__init__(status)
         self.status = status
         self.issues = issues
@@ -54,11 +62,11 @@ def record_feedback(
     exactly like a card never issued (no existence leak)."""
     ids = {i.card for i in items if len(i.card) <= _CARD_ID_MAX and storable(i.card)}
     cards = feedback_repo.cards_by_uuid(session, ids, client_iss)
-    issues: list[dict[str, Any]] = []
+    issues: list[FeedbackIssue] = []
     for n, item in enumerate(items):
         issues += _check(n, item, cards.get(item.card), service_id)
     if issues:
-        not_found = all(i.get("code") == "not-found" for i in issues)
+        not_found = all(i["code"] == "not-found" for i in issues)
         raise FeedbackRejected(404 if not_found else 400, issues)
     result = Recorded()
     received = datetime.now(UTC)
@@ -82,13 +90,13 @@ def record_feedback(
     return result
 
 
-def _issue(loc: list[str | int], msg: str, code: str = "invalid") -> dict[str, Any]:
+def _issue(loc: list[str | int], msg: str, code: str = "invalid") -> FeedbackIssue:
     return {"loc": loc, "msg": msg, "code": code}
 
 
 def _check(
     n: int, item: FeedbackItem, card: CardRecord | None, service_id: str
-) -> list[dict[str, Any]]:
+) -> list[FeedbackIssue]:
     base: list[str | int] = ["body", "feedback", n]
     if card is None:
         return [_issue([*base, "card"], "no card with this uuid was issued", "not-found")]

@@ -17,6 +17,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from app.fhir.raw import MAX_TOKEN
+from app.knowledge.coding import Coding
 from app.knowledge.loader import default_knowledge
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -52,12 +53,6 @@ def _unique(items: list[str], what: str) -> None:
 # --- findings (fhir-input.md "Observations") ------------------------------------------------
 
 
-class Coding(_Strict):
-    system: str
-    code: str
-    display: str | None = None
-
-
 class FindingCode(_Strict):
     code: str = Field(pattern=PROJECT_CODE.pattern)
     display: str
@@ -76,6 +71,8 @@ class FindingCode(_Strict):
 
     @model_validator(mode="after")
     def _shape(self) -> FindingCode:
+        if any(s.model_extra for s in self.synonyms):  # the shared Coding keeps extra members
+            raise ValueError(f"{self.code}: a synonym has members other than system/code/display")
         if (self.type == "coded") != (self.values is not None):
             raise ValueError(f"{self.code}: 'values' is required for coded findings only")
         if self.values is not None:

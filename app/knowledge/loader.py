@@ -6,7 +6,6 @@ import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -33,7 +32,8 @@ class KnowledgeError(RuntimeError):
     """A knowledge file is missing, unreadable or invalid."""
 
 
-def _read(path: Path) -> Any:
+def _read(path: Path) -> object:
+    """The parsed JSON of ``path`` (its shape is for the schema to check)."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -55,7 +55,7 @@ def load_knowledge(data_dir: Path = DATA_DIR) -> Knowledge:
     if sorted(manifest.files) != sorted(_FILES.values()):
         raise KnowledgeError(f"manifest.json must list exactly {sorted(_FILES.values())}")
     digest = hashlib.sha256()
-    raw: dict[str, Any] = {}
+    raw: dict[str, object] = {}
     for key, filename in _FILES.items():
         path = data_dir / filename
         digest.update(filename.encode() + b"\0" + path.read_bytes() if path.exists() else b"")

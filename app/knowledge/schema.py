@@ -6,9 +6,11 @@ Every file is validated at start-up; cross-file consistency is checked in ``Know
 from __future__ import annotations
 
 import itertools
-from typing import Any, Literal
+from typing import Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from app.knowledge.phrases import check_phrases, check_tables
 
 CATEGORY_NAMES = (
     "Usually Appropriate",
@@ -30,6 +32,12 @@ STATE_INPUTS = (
     "pulmonary_dysfunction",
     "mechanical_pain",
 )
+
+
+# published figures (sensitivity, AUC, counts) by name, and where they are printed ("source")
+Figures: TypeAlias = dict[str, int | float | str]
+# a site policy value: a choice, a number of days, or a variant precedence order
+PolicyValue: TypeAlias = str | int | list[int] | None
 
 
 class Strict(BaseModel):
@@ -170,7 +178,7 @@ class MriScoreKnowledge(Strict):
     signs: list[ScoredItem]
     cutoff: int
     cutoff_source: str
-    performance: dict[str, Any]
+    performance: Figures
     fluid_cleft_note: str
 
     @model_validator(mode="after")
@@ -196,7 +204,7 @@ class SinsKnowledge(Strict):
     location_source: str
     categories: list[SinsCategory]
     inconsistency_note: str
-    performance: dict[str, Any]
+    performance: Figures
     index_level_rule: str
 
     @model_validator(mode="after")
@@ -313,8 +321,8 @@ class Thresholds(Strict):
 
 class Policy(Strict):
     id: str
-    default: Any
-    allowed: list[Any] | None
+    default: PolicyValue
+    allowed: list[PolicyValue] | None
     description: str
 
 
@@ -323,8 +331,15 @@ class Policies(Strict):
     source: str
     policies: list[Policy]
 
-    def defaults(self) -> dict[str, Any]:
+    def defaults(self) -> dict[str, PolicyValue]:
         return {p.id: p.default for p in self.policies}
+
+    def precedence(self, question: Literal["imaging", "treatment"]) -> list[int]:
+        """The variant precedence order of one question (policy ``<question>_precedence``)."""
+        value = self.defaults().get(f"{question}_precedence")
+        if not isinstance(value, list):
+            raise ValueError(f"policy {question}_precedence must be a list of variant ids")
+        return value
 
 
 class EvidenceValue(Strict):
@@ -354,7 +369,7 @@ class SignEvidenceKnowledge(Strict):
     source: str
     groups: dict[Literal["benign", "malignant"], int]
     reading_notes: list[str]
-    modality_accuracy: dict[str, Any]
+    modality_accuracy: Figures
     signs: list[EvidenceSign]
     qualitative_signs: list[QualitativeSign]
 
@@ -559,6 +574,9 @@ class CardPolicy(Strict):
     citations: dict[str, Citation]
     notes: dict[str, str]
     topic_publications: dict[str, list[str]]  # explanation page topic -> its references
+    phrases: dict[str, str]  # card text templates (app/knowledge/phrases.py names each)
+    table_headers: dict[str, tuple[str, ...]]
+    short_procedure_drop: tuple[str, ...]  # words left out of procedure names in summaries
 
     @model_validator(mode="after")
     def _complete(self) -> CardPolicy:
@@ -576,7 +594,24 @@ class CardPolicy(Strict):
         for key in ("fluid-cleft", "contrast-enhancement", "work-up", "ratios"):
             if key not in self.notes:
                 raise ValueError(f"notes.{key} is missing")
+        check_phrases(self.phrases)
+        check_tables(self.table_headers)
         return self
+
+    def phrase(self, key: str, **values: object) -> str:
+        """The card phrase ``key`` with its placeholders filled (values already escaped)."""
+        return self.phrases[key].format(**values)
+
+    def count(self, key: str, n: int) -> str:
+        """'1 input' / '3 inputs': phrase ``<key>-one`` for one, ``<key>`` otherwise."""
+        return self.phrase(f"{key}-one" if n == 1 else key, count=n)
+
+    def short_procedure(self, name: str) -> str:
+        """Shorter display for summaries: 'MRI spine area of interest without IV contrast' ->
+        'MRI spine without IV contrast'."""
+        for words in self.short_procedure_drop:
+            name = name.replace(words, "")
+        return name
 
     def label(self, group: str, value: str | None) -> str:
         """The human label of an enum value (never the identifier itself)."""
@@ -614,14 +649,12 @@ class Knowledge(Strict):
         placed = [lv for group in self.sins.location_classes.values() for lv in group]
         if sorted(placed) != sorted(levels):
             raise ValueError("SINS location classes must place every vertebral level exactly once")
-        policies = self.policies.defaults()
-        for key, question in (
-            ("imaging_precedence", "imaging"),
-            ("treatment_precedence", "treatment"),
-        ):
+        for question in ("imaging", "treatment"):
             expected = sorted(v.id for v in self.acr.variants if v.question == question)
-            if sorted(policies.get(key, [])) != expected:
-                raise ValueError(f"policy {key} must order exactly the {question} variants")
+            if sorted(self.policies.precedence(question)) != expected:
+                raise ValueError(
+                    f"policy {question}_precedence must order exactly the {question} variants"
+                )
         self._cross_card_policy()
         return self
 

@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -159,12 +159,12 @@ def answer_observation(
     patient: str,
     level: str | None,
     when: datetime,
-) -> dict[str, Any] | None:
+) -> dict[str, object] | None:
     """The Observation that records one answer (status final, subject, effectiveDateTime);
     None for "unknown" or a history question (not written as an Observation)."""
     if q.finding is None or value is None:
         return None
-    obs: dict[str, Any] = {
+    obs: dict[str, object] = {
         "resourceType": "Observation",
         "status": "final",
         "code": {
@@ -213,12 +213,12 @@ def mark_entered(pf: PatientFindings, labels: dict[str, str]) -> None:
 
 def questionnaire_response(
     answers: list[tuple[Question, AnswerValue]], *, patient: str, when: datetime
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """The answers as a completed QuestionnaireResponse (kept when Observations cannot be
     written: written to the EHR, or downloaded)."""
     items = []
     for q, value in answers:
-        item: dict[str, Any] = {"linkId": q.id, "text": q.label}
+        item: dict[str, object] = {"linkId": q.id, "text": q.label}
         if value is None:
             item["answer"] = [{"valueCoding": {"display": "Unknown"}}]
         elif q.kind == "yesno":

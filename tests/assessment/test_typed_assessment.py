@@ -11,10 +11,16 @@ from app.assessment.scores import MRI_CODES
 from app.assessment.service import assess
 from app.fhir.adapter import read_resources
 from app.knowledge.schema import Knowledge
+from app.settings import SitePolicies
 from tests.fhir_builders import condition, obs
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
-POLICIES = {"vcf_new_days": 90, "escc_1c": "low", "sins_collapse_exactly_50": "lt50"}
+POLICIES: SitePolicies = {
+    "vcf_new_days": 90,
+    "escc_1c": "low",
+    "sins_collapse_exactly_50": "lt50",
+    "adc_threshold": None,
+}
 
 
 def assessed(knowledge: Knowledge, *resources: dict[str, Any]) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,7 +28,8 @@ def test_round_trip_with_card_rows(session_factory: sessionmaker[Session]) -> No
         rows = audit_repo.card_records(s, e.consult_id)
         by_uuid = {r.card_uuid: r for r in rows}
         assert set(by_uuid) == {c["uuid"] for c in e.cards}
-        for card in e.cards:
+        cards: list[dict[str, Any]] = e.cards  # JSON as stored: read by path below
+        for card in cards:
             row = by_uuid[card["uuid"]]
             assert row.topic == card["source"]["topic"]["code"]
             assert row.indicator == "warning" and row.service == e.service

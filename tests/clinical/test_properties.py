@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from typing import Any
 
 from hypothesis import given, settings
@@ -123,11 +124,12 @@ def all_completions(s: ClinicalState) -> list[ClinicalState]:
     out = []
     for combo in itertools.product(*([True, False] for _ in unknown)):
         for et in etiologies:
-            out.append(
-                ClinicalState(
-                    **{**s.as_dict(), **dict(zip(unknown, combo, strict=True)), "etiology": et}
-                )
-            )
+            values: dict[str, Any] = {
+                **s.as_dict(),
+                **dict(zip(unknown, combo, strict=True)),
+                "etiology": et,
+            }
+            out.append(ClinicalState(**values))
     return out
 
 
@@ -158,9 +160,11 @@ def test_deciding_inputs_really_decide(s: ClinicalState) -> None:
         for status in match(s, K, question).statuses:
             for name in status.deciding_inputs:
                 assert getattr(s, name) in (None, "unknown")
-                values = ["osteoporotic", "pathological"] if name == "etiology" else [True, False]
+                values: list[Any] = (
+                    ["osteoporotic", "pathological"] if name == "etiology" else [True, False]
+                )
                 seen = {
-                    match(ClinicalState(**{**s.as_dict(), name: v}), K, question)
+                    match(replace(s, **{name: v}), K, question)
                     .statuses[[x.id for x in match(s, K, question).statuses].index(status.id)]
                     .status
                     for v in values

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from app.clinical.state import ClinicalState, derive_deformity
@@ -61,7 +63,7 @@ def test_several_variants_reported_and_primary_by_precedence(knowledge: Knowledg
     r = match(state, knowledge, "imaging")
     assert r.matched == (2, 3) and r.primary == 2
     # V1 patient who also has multiple VCFs: 3 is more specific than 1
-    r = match(ClinicalState(**{**V1.as_dict(), "multiple_vcfs": True}), knowledge, "imaging")
+    r = match(replace(V1, multiple_vcfs=True), knowledge, "imaging")
     assert r.matched == (1, 3) and r.primary == 3
 
 

@@ -23,12 +23,18 @@ from app.fhir.adapter import read_resources
 from app.fhir.codes import CodeDataError
 from app.fhir.derived import DATA_FILE, derived_rules, load_derived_rules
 from app.knowledge.schema import Knowledge
+from app.settings import SitePolicies
 from tests.fhir_builders import ICD10, PATIENT, condition, obs
 
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
 TODAY = date(2026, 12, 1)
-POLICIES = {"vcf_new_days": 90, "escc_1c": "low"}
+POLICIES: SitePolicies = {
+    "vcf_new_days": 90,
+    "escc_1c": "low",
+    "sins_collapse_exactly_50": "lt50",
+    "adc_threshold": None,
+}
 
 
 def temperature(

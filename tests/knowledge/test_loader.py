@@ -69,6 +69,12 @@ def test_edit_changes_version(data_copy: Path) -> None:
             lambda d: d["policies"][3].update(default=[2, 4, 3]),
             "imaging_precedence",
         ),
+        (
+            "policies.json",
+            lambda d: d["policies"][4].update(default="9, 7, 8, 6, 5"),
+            "treatment_precedence must be a list of variant ids",
+        ),
+        ("policies.json", lambda d: d["policies"][0].update(default={"x": 1}), "default"),
         ("red_flags.json", lambda d: d["flags"][0].update(groups=["nope"]), "unknown group"),
     ],
 )

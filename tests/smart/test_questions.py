@@ -58,7 +58,9 @@ def test_written_answer_reads_back_as_the_same_finding(q: Question, value: Answe
 
 def test_standard_code_first_then_the_project_code() -> None:
     by_id = question_set().by_id()
-    vcf = answer_observation(by_id["vcf"], True, patient="p1", level="L2", when=WHEN)
+    vcf: dict[str, Any] | None = answer_observation(
+        by_id["vcf"], True, patient="p1", level="L2", when=WHEN
+    )
     assert vcf is not None
     assert vcf["code"]["coding"] == [
         {
@@ -67,7 +69,9 @@ def test_standard_code_first_then_the_project_code() -> None:
             "display": "Compression fracture of vertebral column (disorder)",
         }
     ]
-    worse = answer_observation(by_id["worsening-pain"], True, patient="p1", level=None, when=WHEN)
+    worse: dict[str, Any] | None = answer_observation(
+        by_id["worsening-pain"], True, patient="p1", level=None, when=WHEN
+    )
     assert worse is not None
     assert worse["code"]["coding"][0] == {
         "system": FINDING,
@@ -99,7 +103,7 @@ def test_history_answer_fills_only_an_unknown_history() -> None:
 
 def test_questionnaire_response_keeps_every_answer() -> None:
     by_id = question_set().by_id()
-    qr = questionnaire_response(
+    qr: dict[str, Any] = questionnaire_response(
         [
             (by_id["symptomatic"], True),
             (by_id["fracture-etiology"], "pathological"),

@@ -50,7 +50,7 @@ def acr_match(
     return MatchResponse(
         imaging=MatchOut.of(match(body, knowledge, "imaging")),
         treatment=MatchOut.of(match(body, knowledge, "treatment")),
-        policies=settings.site_policies(),
+        policies=settings.policies(),
         knowledge_version=knowledge.version,
     )
 

@@ -197,7 +197,7 @@ def assessment_body(a: Assessment) -> JsonObject:
         considerations=a.considerations,
         issues=a.issues,
         knowledge_version=a.knowledge_version,
-        policies=SitePolicies.model_validate(a.policies),
+        policies=a.policies,
     )
     dumped: JsonObject = _BODY.dump_python(body, mode="json")
     return dumped
