@@ -16,8 +16,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app"
 
@@ -69,35 +67,17 @@ EDGES: dict[str, str] = {
     # persistence, audit, observability, security, settings, SMART app
     "app/audit/setup.py": "the request's FHIR resources, to find the patient id",
     "app/db/models.py": "JSON columns (policies, cards, system actions)",
-    "app/knowledge/loader.py": "knowledge data files before their schema validates them",
-    "app/knowledge/schema.py": "knowledge data files before their schema validates them",
     "app/observability/logging.py": "one JSON log line",
     "app/observability/metrics.py": "the response cards counted",
     "app/security/client_auth.py": "JWT header and claims, JWK Sets",
-    "app/settings.py": "the site policies as the JSON object records carry",
     "app/smart/models.py": "FHIR resources posted by the SMART app",
     "app/smart/routes.py": "FHIR resources fetched or posted; OpenAPI response objects",
     "app/smart/view.py": "FHIR resources as received, to label sources",
 }
 
-#: Interior packages: typed models only (loader.py and schema.py validate raw input).
+#: Interior packages: typed models only (the knowledge loader holds a parsed file as ``object``
+#: until its schema validates it).
 INTERIOR = ("app/clinical/", "app/assessment/", "app/cards/", "app/decision.py", "app/knowledge/")
-INTERIOR_EXCEPT = frozenset({"app/knowledge/loader.py", "app/knowledge/schema.py"})
-
-#: Files outside INTERIOR that branch h1 is typing: (a) checks them in a test of their own until
-#: h1 is merged (then the lead moves them back into test_any_dict_only_in_json_types).
-AWAITING_H1 = frozenset(
-    {
-        "app/audit/entry.py",
-        "app/cds_hooks/card_rules.py",
-        "app/feedback/record.py",
-        "app/knowledge/loader.py",
-        "app/knowledge/schema.py",
-        "app/smart/questions.py",
-    }
-)
-
-H1 = pytest.mark.xfail(strict=False, reason="interior typing lands with branch h1")
 
 
 def _modules() -> dict[str, str]:
@@ -108,7 +88,7 @@ def _modules() -> dict[str, str]:
 
 
 def _interior(name: str) -> bool:
-    return name.startswith(INTERIOR) and name not in INTERIOR_EXCEPT
+    return name.startswith(INTERIOR)
 
 
 def _hits(pattern: re.Pattern[str], name: str, text: str) -> list[str]:
@@ -131,22 +111,13 @@ def test_the_alias_is_where_the_tests_look() -> None:
 
 
 def test_any_dict_only_in_json_types() -> None:
-    """(a) outside the files h1 types (checked below)."""
-    names = {
-        n for n in _modules() if n != ALIAS_MODULE and not _interior(n) and n not in AWAITING_H1
-    }
+    """(a) the literal only in the alias module."""
+    names = {n for n in _modules() if n != ALIAS_MODULE}
     hits = _any_dicts(names)
     assert not hits, (
         "dict[str, Any] outside app/json_types.py (type it, or JsonObject at an edge):\n"
         + "\n".join(hits)
     )
-
-
-@H1
-def test_any_dict_not_in_the_files_h1_types() -> None:
-    """(a) for the files of branch h1 outside the interior packages."""
-    hits = _any_dicts(AWAITING_H1)
-    assert not hits, "dict[str, Any] outside app/json_types.py:\n" + "\n".join(hits)
 
 
 def test_json_object_only_in_edge_modules() -> None:
@@ -175,7 +146,6 @@ def test_every_listed_edge_handles_json() -> None:
     assert not stale, "EDGES lists modules that handle no JSON object:\n" + "\n".join(stale)
 
 
-@H1
 def test_interior_packages_use_typed_models_only() -> None:
     """(c) the clinical core, assessment, cards, decision and knowledge model."""
     hits = [
