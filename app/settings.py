@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import ConfigDict, Field, SecretStr, with_config
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only from 3.12
 
@@ -98,9 +98,10 @@ class Settings(BaseSettings):
         }
 
 
+@with_config(ConfigDict(extra="forbid"))
 class SitePolicies(TypedDict):
-    """The site policies in force (``Settings.policies()``): read by the assessment, stated in
-    every output and audit record (knowledge ``policies.json`` documents each)."""
+    """The clinical-rules policies in force at this site (named in every output that depends
+    on them; clinical-rules)."""
 
     escc_1c: Literal["low", "high"]
     vcf_new_days: int
