@@ -23,6 +23,7 @@ never buffered.
 from __future__ import annotations
 
 import email.message
+import functools
 import json
 import re
 from itertools import accumulate
@@ -116,13 +117,16 @@ def _is_json(scope: Scope) -> bool:
     ``*/*+json``): the bodies the depth check must see."""
     for key, value in scope.get("headers", ()):
         if key == b"content-type":
-            msg = email.message.Message()
-            msg["content-type"] = value.decode("latin-1")
-            sub = msg.get_content_subtype()
-            return msg.get_content_maintype() == "application" and (
-                sub == "json" or sub.endswith("+json")
-            )
+            return _json_content_type(value)
     return True
+
+
+@functools.lru_cache(maxsize=64)  # clients send a handful of distinct values
+def _json_content_type(value: bytes) -> bool:
+    msg = email.message.Message()
+    msg["content-type"] = value.decode("latin-1")
+    sub = msg.get_content_subtype()
+    return msg.get_content_maintype() == "application" and (sub == "json" or sub.endswith("+json"))
 
 
 def _brackets(raw: bytes) -> bytes:

@@ -193,7 +193,12 @@ class AuditRecorder:
             running = self._running and not self._stopping
             if running and self._in_memory() < self._queue_size:
                 self._queue.append(item)
-                self._cond.notify_all()
+                # the worker sleeps until the oldest entry is due (or a batch is full): only
+                # the first entry or a full batch changes that; waking it for every entry
+                # cost a thread switch per request (the GIL, on the request path)
+                queued = len(self._queue)
+                if queued == 1 or queued >= self._batch_size:
+                    self._cond.notify_all()
                 return
             if item.submitted < self._spool_retry_at:  # the disk failed a moment ago
                 self._count_lost(1, "queue full and spool failing")

@@ -18,6 +18,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TextIO
 
+import orjson
+
 from app.json_types import JsonObject
 from app.observability.tracing import current_trace_id
 
@@ -77,7 +79,10 @@ class JsonFormatter(logging.Formatter):
                 out[field] = value
         if record.exc_info and record.exc_info[0] is not None:
             out["exc_type"] = record.exc_info[0].__name__
-        return _json.dumps(out, default=str, ensure_ascii=False)
+        try:  # one line per request on the hot path: orjson (compact), json for the odd value
+            return orjson.dumps(out, default=str).decode("utf-8")
+        except (TypeError, orjson.JSONEncodeError):
+            return _json.dumps(out, default=str, ensure_ascii=False)
 
 
 class _TextFormatter(logging.Formatter):

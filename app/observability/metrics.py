@@ -4,6 +4,7 @@ never a raw path, a patient id or anything else from the request."""
 
 from __future__ import annotations
 
+import collections
 import logging
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,6 +25,7 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 MAX_UNMAPPED_SYSTEMS = 20
 MAX_UNMAPPED_CODES = 200
 OTHER = "other"
+MAX_BOUND_CHILDREN = 1_000  # label children cached per metric (more are looked up each time)
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -105,6 +107,12 @@ class Metrics:
         )
         self._unmapped_systems: set[str] = set()
         self._unmapped_codes: set[tuple[str, str]] = set()
+        # label children bound once per label tuple: ``labels()`` validates and hashes its
+        # arguments under a lock on every call; every cache is bounded like its label values
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._card_children: dict[tuple[str, str, str], Any] = {}
+        self._order_children: dict[tuple[str, str], Any] = {}
+        self._unmapped_children: dict[tuple[str, str], Any] = {}
         if spool_depth is not None:
             Gauge(
                 "vcf_cds_audit_spool_depth", "Audit records waiting in the spool", registry=r
@@ -117,9 +125,18 @@ class Metrics:
             r.register(_CounterFn("vcf_cds_audit_entries_dropped", _DROPPED_HELP, audit_dropped))
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        method = method if method in _METHODS else "OTHER"  # bounded label values
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(route).observe(seconds)
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:
+            method = method if method in _METHODS else "OTHER"  # bounded label values
+            children = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(route),
+            )
+            if len(self._request_children) < MAX_BOUND_CHILDREN:
+                self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def observe_decision(
         self,
@@ -131,15 +148,32 @@ class Metrics:
         draft orders by status (rated / not_rated). Call only with a known service id."""
         for card in response_cards:
             topic = (card.get("source") or {}).get("topic") or {}
-            self.cards.labels(
-                service, str(topic.get("code") or "none"), str(card.get("indicator", "none"))
-            ).inc()
-        for status in order_statuses:
-            self.orders.labels(service, status).inc()
+            key = (service, str(topic.get("code") or "none"), str(card.get("indicator", "none")))
+            child = self._card_children.get(key)
+            if child is None:
+                child = self.cards.labels(*key)
+                if len(self._card_children) < MAX_BOUND_CHILDREN:
+                    self._card_children[key] = child
+            child.inc()
+        counts = collections.Counter(order_statuses)
+        for status, n in counts.items():
+            okey = (service, status)
+            child = self._order_children.get(okey)
+            if child is None:
+                child = self.orders.labels(*okey)
+                if len(self._order_children) < MAX_BOUND_CHILDREN:
+                    self._order_children[okey] = child
+            child.inc(n)
 
     def observe_unmapped(self, codings: Iterable[tuple[str, str]]) -> None:
-        """Count unmapped ``(system, code)`` pairs with bounded label cardinality."""
-        for system, code in codings:
+        """Count unmapped ``(system, code)`` pairs with bounded label cardinality (each
+        distinct pair of one call counted once, by its number of occurrences)."""
+        for (system, code), n in collections.Counter(codings).items():
+            raw = (system, code)
+            child = self._unmapped_children.get(raw)
+            if child is not None:
+                child.inc(n)
+                continue
             system, code = system[:200], code[:64]
             if system not in self._unmapped_systems:
                 if len(self._unmapped_systems) >= MAX_UNMAPPED_SYSTEMS:
@@ -151,7 +185,10 @@ class Metrics:
                     code = OTHER
                 else:
                     self._unmapped_codes.add((system, code))
-            self.unmapped.labels(system, code).inc()
+            child = self.unmapped.labels(system, code)
+            if len(self._unmapped_children) < MAX_BOUND_CHILDREN:
+                self._unmapped_children[raw] = child
+            child.inc(n)
 
     def render(self) -> tuple[bytes, str]:
         """Text exposition body and its content type."""
