@@ -1,0 +1,51 @@
+"""The matcher's per-knowledge decision tables (``app.clinical.variants._tables``) give what
+the enumeration (``variant_status``) gives, for any clinical state and in any order of use."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.clinical.state import STATE_FIELDS, ClinicalState
+from app.clinical.variants import _tables, match, variant_status
+from app.knowledge.loader import default_knowledge, load_knowledge
+
+K = default_knowledge()
+
+states = st.builds(
+    ClinicalState,
+    **{
+        name: st.sampled_from(("osteoporotic", "pathological", "unknown"))
+        if name == "etiology"
+        else st.sampled_from((True, False, None))
+        for name in STATE_FIELDS
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(states, min_size=1, max_size=6))
+def test_tables_agree_with_the_enumeration(sequence: list[ClinicalState]) -> None:
+    for state in sequence:  # the table fills in as states arrive; every answer is the slow one
+        for question in ("imaging", "treatment"):
+            result = match(state, K, question)
+            slow = tuple(variant_status(v, state) for v in K.acr.variants if v.question == question)
+            assert result.statuses == slow
+
+
+def test_tables_are_per_knowledge_object_and_bounded() -> None:
+    other = load_knowledge()  # equal content, another object: its own tables
+    assert _tables(other) is not _tables(K)
+    assert _tables(K).knowledge is K
+    for rule in _tables(K).rules["imaging"]:
+        assert len(rule.table) <= 3 ** len(rule.inputs)
+
+
+def test_values_outside_the_domains_are_answered_but_not_stored() -> None:
+    odd = ClinicalState(vcf_present=1, symptomatic=1)  # type: ignore[arg-type]
+    match(odd, K, "imaging")
+    for rule in _tables(K).rules["imaging"]:
+        assert all(
+            all(v is None or v is True or v is False or isinstance(v, str) for v in key)
+            for key in rule.table
+        )
