@@ -6,17 +6,33 @@ from __future__ import annotations
 
 from typing import Any
 
+_CONTAINERS = (dict, list)
+
 
 def prune_empty(value: Any) -> Any:
     """A copy of JSON ``value`` without the empty values (every object and array is new, so
-    the result shares no container with ``value``)."""
+    the result shares no container with ``value``). One pass: each container is copied once
+    and an empty one is dropped as it is met."""
     if isinstance(value, dict):
-        out = {k: prune_empty(v) for k, v in value.items()}
-        return {k: v for k, v in out.items() if not _empty(v)}
+        out: dict[Any, Any] = {}
+        for k, v in value.items():
+            if isinstance(v, _CONTAINERS):
+                v = prune_empty(v)
+                if not v:  # a new, plain dict or list: empty
+                    continue
+            elif v is None or (isinstance(v, str) and not v):
+                continue
+            out[k] = v
+        return out
     if isinstance(value, list):
-        return [v for v in (prune_empty(x) for x in value) if not _empty(v)]
+        items: list[Any] = []
+        for v in value:
+            if isinstance(v, _CONTAINERS):
+                v = prune_empty(v)
+                if not v:
+                    continue
+            elif v is None or (isinstance(v, str) and not v):
+                continue
+            items.append(v)
+        return items
     return value
-
-
-def _empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str | list | dict) and len(value) == 0)
