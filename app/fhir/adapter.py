@@ -382,7 +382,12 @@ def read_resources(
             read.pf.issues.extend(issues)
             typed = [(r, text(r, "resourceType", 64) or "Resource") for r in unpacked]
         for one, rtype in typed:
-            rid = text(one, "id", 64)
+            rid = one.get("id")  # ``text(one, "id", 64)``, inlined for a plain string
+            rid = (
+                (rid.strip() or None)
+                if rid.__class__ is str and len(rid) <= 64
+                else text(one, "id", 64)
+            )
             label = f"{rtype}/{rid}" if rid else f"{rtype}[{len(flat)}]"  # resource_label
             if label in seen:  # the same resource twice (prefetch and search): read once
                 continue

@@ -1,11 +1,15 @@
-"""The matcher's per-knowledge decision tables (``app.clinical.variants._tables``) give what
-the enumeration (``variant_status``) gives, for any clinical state and in any order of use."""
+"""Per-knowledge lookup tables of the clinical core give what the slow paths give: the
+matcher's decision tables (``app.clinical.variants._tables``) against the enumeration
+(``variant_status``) for any clinical state in any order of use; the SINS bands and level
+positions against the list scans they replace."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.clinical.levels import level_index, normalize_level
+from app.clinical.sins import _bands, category_of, location_class
 from app.clinical.state import STATE_FIELDS, ClinicalState
 from app.clinical.variants import _tables, match, variant_status
 from app.knowledge.loader import default_knowledge, load_knowledge
@@ -49,3 +53,17 @@ def test_values_outside_the_domains_are_answered_but_not_stored() -> None:
             all(v is None or v is True or v is False or isinstance(v, str) for v in key)
             for key in rule.table
         )
+
+
+def test_sins_bands_agree_with_the_list_scans() -> None:
+    bands = _bands(K.sins)
+    for level in K.anatomy.levels():
+        assert normalize_level(level.lower(), K.anatomy) == level
+        assert level_index(level, K.anatomy) == K.anatomy.levels().index(level)
+        assert bands.location[level] == location_class(level, K.sins)
+    lo = min(c.range[0] for c in K.sins.categories)
+    hi = max(c.range[1] for c in K.sins.categories)
+    for total in range(lo, hi + 1):
+        assert bands.category[total] == category_of(total, K.sins)
+    assert list(bands.order) == [c.id for c in K.sins.categories]
+    assert _bands(K.sins) is bands
