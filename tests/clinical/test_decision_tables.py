@@ -8,6 +8,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.clinical.appropriateness import _rate, rate
 from app.clinical.levels import level_index, normalize_level
 from app.clinical.sins import _bands, category_of, location_class
 from app.clinical.state import STATE_FIELDS, ClinicalState
@@ -67,3 +68,12 @@ def test_sins_bands_agree_with_the_list_scans() -> None:
         assert bands.category[total] == category_of(total, K.sins)
     assert list(bands.order) == [c.id for c in K.sins.categories]
     assert _bands(K.sins) is bands
+
+
+def test_remembered_ratings_are_the_computed_ones() -> None:
+    names = [p.name for p in K.acr.procedures] + ["not an ACR procedure"]
+    for _ in range(2):  # computed, then remembered
+        for name in names:
+            for v in K.acr.variants:
+                assert rate(name, v.id, K) == _rate(name, v.id, K)
+    assert rate(names[0], K.acr.variants[0].id, K) is rate(names[0], K.acr.variants[0].id, K)
