@@ -14,6 +14,7 @@ class FindingIndex:
     def __init__(self, findings: Iterable[Finding]) -> None:
         self._by_key: dict[tuple[str, str | None], Finding] = {}
         self._levels: dict[str, list[str | None]] = defaultdict(list)
+        self._at: dict[str | None, dict[str, Finding]] | None = None
         for f in findings:
             self._by_key[(f.code, f.level)] = f
             if f.level not in self._levels[f.code]:
@@ -21,6 +22,19 @@ class FindingIndex:
 
     # the rules make about a hundred lookups per assessment: each accessor is one dict lookup
     # (no chain of calls)
+
+    def at(self, level: str | None) -> dict[str, Finding]:
+        """``code -> finding`` at one level (built on first use; do not modify):
+        ``at(level).get(code)`` is ``get(code, level)``, for rules that read many codes at a
+        level."""
+        if self._at is None:  # one pass over the findings, on first use
+            self._at = {}
+            for (code, lv), f in self._by_key.items():
+                self._at.setdefault(lv, {})[code] = f
+        found = self._at.get(level)
+        if found is None:
+            found = self._at[level] = {}
+        return found
 
     def get(self, code: str, level: str | None = None) -> Finding | None:
         return self._by_key.get((code, level))
@@ -72,6 +86,13 @@ class FindingIndex:
         levels = self._levels.get(code)
         if not levels:
             return None, ()
+        if len(levels) == 1:  # the usual case: one finding of this code
+            f = self._by_key[(code, levels[0])]
+            v = f.value
+            if v is True or v is False:
+                return v, f.sources
+            if not isinstance(v, bool):
+                return None, ()
         found = [f for lv in levels if isinstance((f := self._by_key[(code, lv)]).value, bool)]
         trues = [f for f in found if f.value is True]
         if trues:
