@@ -3,10 +3,10 @@ rated), the swap suggestions and the Argonaut PAMA rating actions ("CDS Hooks fo
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from app.cards.facts import Stated
+from app.cards.ids import new_uuid
 from app.cards.kit import CardKit, CodingFor
 from app.cards.prune import prune_empty
 from app.cards.sections import issues, issues_line, red_flag_line, treatment_section
@@ -248,7 +248,7 @@ class OrderRatingCards:
                 Action(type="delete", description=f"Remove the draft order {ref}", resourceId=ref),
                 Action(type="create", description=f"Order {alternative.name}", resource=new),
             ]
-        return Suggestion(label=label, uuid=str(uuid.uuid4()), actions=actions)
+        return Suggestion(label=label, uuid=new_uuid(), actions=actions)
 
     def pama_extensions(
         self,
