@@ -39,8 +39,8 @@ def rate(procedure: str, variant_id: int, knowledge: Knowledge) -> Rating:
     hundred). Errors are not remembered."""
     found = _RATINGS.get(id(knowledge))
     if found is None or found[0] is not knowledge:
-        while len(_RATINGS) >= _MAX_KNOWLEDGE:
-            del _RATINGS[next(iter(_RATINGS))]
+        if len(_RATINGS) >= _MAX_KNOWLEDGE:  # clear, not evict: safe across threads
+            _RATINGS.clear()
         found = (knowledge, {})
         _RATINGS[id(knowledge)] = found
     memo = found[1]

@@ -23,8 +23,8 @@ def _positions(anatomy: Anatomy) -> dict[str, int]:
     positions: dict[str, int] = {}
     for i, level in enumerate(anatomy.levels()):
         positions.setdefault(level, i)  # the first, as list.index gives it
-    while len(_POSITIONS) >= _MAX_ANATOMIES:
-        del _POSITIONS[next(iter(_POSITIONS))]
+    if len(_POSITIONS) >= _MAX_ANATOMIES:  # clear, not evict: safe across threads
+        _POSITIONS.clear()
     _POSITIONS[id(anatomy)] = (anatomy, positions)
     return positions
 

@@ -48,8 +48,8 @@ def _question(procedure: str, k: Knowledge) -> Question:
         kinds: dict[str, str] = {}
         for p in k.acr.procedures:
             kinds.setdefault(p.name, p.kind)
-        while len(_KINDS) >= 4:
-            del _KINDS[next(iter(_KINDS))]
+        if len(_KINDS) >= 4:  # clear, not evict: safe across threads
+            _KINDS.clear()
         found = _KINDS[id(k)] = (k, kinds)
     kind = found[1].get(procedure)
     if kind is None:

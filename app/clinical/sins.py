@@ -72,8 +72,8 @@ def _bands(sins: SinsKnowledge) -> _Bands:
         order.setdefault(cat.id, i)
         action.setdefault(cat.id, cat.action)
     made = _Bands(sins, location, category, order, action)
-    while len(_BANDS) >= _MAX_KNOWLEDGE:
-        del _BANDS[next(iter(_BANDS))]
+    if len(_BANDS) >= _MAX_KNOWLEDGE:  # clear, not evict: safe across threads
+        _BANDS.clear()
     _BANDS[id(sins)] = made
     return made
 

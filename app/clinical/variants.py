@@ -116,11 +116,11 @@ _TABLES: dict[int, _Tables] = {}
 def _tables(knowledge: Knowledge) -> _Tables:
     """The decision tables of one knowledge object (frozen, so they never go stale).
 
-    Cache bounds: at most ``_MAX_KNOWLEDGE`` knowledge objects (oldest dropped); per variant at
-    most 3 ** (inputs its condition reads) statuses - true/false/unknown per input, the three
-    etiologies - and only states whose values are in those domains are stored. The status for
-    a key is exactly ``variant_status`` of any state with those input values (the condition
-    reads nothing else)."""
+    Cache bounds: at most ``_MAX_KNOWLEDGE`` knowledge objects (all dropped when full); per
+    variant at most 3 ** (inputs its condition reads) statuses - true/false/unknown per
+    input, the three etiologies - and only states whose values are in those domains are
+    stored. The status for a key is exactly ``variant_status`` of any state with those input
+    values (the condition reads nothing else)."""
     found = _TABLES.get(id(knowledge))
     if found is not None and found.knowledge is knowledge:
         return found
@@ -131,8 +131,8 @@ def _tables(knowledge: Knowledge) -> _Tables:
     made = _Tables(
         knowledge, {q: tuple(r) for q, r in rules.items()}, knowledge.policies.defaults()
     )
-    while len(_TABLES) >= _MAX_KNOWLEDGE:
-        del _TABLES[next(iter(_TABLES))]
+    if len(_TABLES) >= _MAX_KNOWLEDGE:  # clear, not evict: safe across threads
+        _TABLES.clear()
     _TABLES[id(knowledge)] = made
     return made
 
