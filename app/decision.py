@@ -3,7 +3,6 @@ services and POST /api/v1/assessments, so both return exactly the same cards).""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,6 +10,7 @@ from functools import cached_property
 
 from app.assessment.service import Assessment, assess
 from app.cards.builder import CardBuilder, CardContext, Hook
+from app.cards.ids import new_uuid
 from app.cds_hooks.models import CdsResponse
 from app.clinical.findings import InputIssue
 from app.fhir.adapter import read_resources
@@ -53,7 +53,7 @@ def decide(
     )
     findings.issues[:0] = list(issues)
     assessment = assess(findings, knowledge, settings.policies(), now)
-    consult_id = f"urn:uuid:{uuid.uuid4()}"
+    consult_id = f"urn:uuid:{new_uuid()}"
     ctx = CardContext(
         hook=hook,
         base_url=settings.public_base_url.rstrip("/"),

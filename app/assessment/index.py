@@ -14,46 +14,86 @@ class FindingIndex:
     def __init__(self, findings: Iterable[Finding]) -> None:
         self._by_key: dict[tuple[str, str | None], Finding] = {}
         self._levels: dict[str, list[str | None]] = defaultdict(list)
+        self._at: dict[str | None, dict[str, Finding]] | None = None
         for f in findings:
             self._by_key[(f.code, f.level)] = f
             if f.level not in self._levels[f.code]:
                 self._levels[f.code].append(f.level)
 
+    # the rules make about a hundred lookups per assessment: each accessor is one dict lookup
+    # (no chain of calls)
+
+    def at(self, level: str | None) -> dict[str, Finding]:
+        """``code -> finding`` at one level (built on first use; do not modify):
+        ``at(level).get(code)`` is ``get(code, level)``, for rules that read many codes at a
+        level."""
+        if self._at is None:  # one pass over the findings, on first use
+            self._at = {}
+            for (code, lv), f in self._by_key.items():
+                self._at.setdefault(lv, {})[code] = f
+        found = self._at.get(level)
+        if found is None:
+            found = self._at[level] = {}
+        return found
+
     def get(self, code: str, level: str | None = None) -> Finding | None:
         return self._by_key.get((code, level))
 
     def value(self, code: str, level: str | None = None) -> FindingValue | None:
-        f = self.get(code, level)
+        f = self._by_key.get((code, level))
         return None if f is None else f.value
 
     def all(self, code: str) -> list[Finding]:
-        return [self._by_key[(code, lv)] for lv in self._levels.get(code, [])]
+        levels = self._levels.get(code)
+        if not levels:
+            return []
+        by_key = self._by_key
+        return [by_key[(code, lv)] for lv in levels]
 
     def levels_with(self, codes: Iterable[str]) -> list[str | None]:
         out: list[str | None] = []
         for code in codes:
-            for lv in self._levels.get(code, []):
+            for lv in self._levels.get(code, ()):
                 if lv not in out:
                     out.append(lv)
         return out
 
     def boolean(self, code: str, level: str | None = None) -> bool | None:
-        v = self.value(code, level)
+        f = self._by_key.get((code, level))
+        if f is None:
+            return None
+        v = f.value
         return v if isinstance(v, bool) else None
 
     def number(self, code: str, level: str | None = None) -> float | None:
-        v = self.value(code, level)
+        f = self._by_key.get((code, level))
+        if f is None:
+            return None
+        v = f.value
         if isinstance(v, bool) or not isinstance(v, int | float):
             return None
         return float(v)
 
     def text(self, code: str, level: str | None = None) -> str | None:
-        v = self.value(code, level)
+        f = self._by_key.get((code, level))
+        if f is None:
+            return None
+        v = f.value
         return v if isinstance(v, str) else None
 
     def any_boolean(self, code: str) -> tuple[bool | None, tuple[str, ...]]:
         """Across levels: True if any is True; False only if some are False and none True."""
-        found = [f for f in self.all(code) if isinstance(f.value, bool)]
+        levels = self._levels.get(code)
+        if not levels:
+            return None, ()
+        if len(levels) == 1:  # the usual case: one finding of this code
+            f = self._by_key[(code, levels[0])]
+            v = f.value
+            if v is True or v is False:
+                return v, f.sources
+            if not isinstance(v, bool):
+                return None, ()
+        found = [f for lv in levels if isinstance((f := self._by_key[(code, lv)]).value, bool)]
         trues = [f for f in found if f.value is True]
         if trues:
             return True, tuple(s for f in trues for s in f.sources)
@@ -62,5 +102,5 @@ class FindingIndex:
         return None, ()
 
     def sources(self, code: str, level: str | None = None) -> tuple[str, ...]:
-        f = self.get(code, level)
+        f = self._by_key.get((code, level))
         return () if f is None else f.sources

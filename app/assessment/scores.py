@@ -37,6 +37,7 @@ MRI_CODES = {
     "paraspinal_mass": "paraspinal-mass",
 }
 _MRI_FINDINGS = tuple(MRI_CODES.values())
+_MRI_ITEMS = tuple(MRI_CODES.items())
 SINS_CODES = ("sins-pain", "sins-lesion", "sins-alignment", "sins-collapse", "sins-posterolateral")
 SINS_MEASURES = ("collapse-percent", "body-involvement-percent")
 EVIDENCE_CODES = (
@@ -52,8 +53,13 @@ QUALITATIVE_CODES = (
 )  # fmt: skip
 
 
+_SIGN_CODES = EVIDENCE_CODES + QUALITATIVE_CODES
+_QUALITATIVE_READ = tuple(c for c in QUALITATIVE_CODES if c != "posterior-border")
+
+
 def _sources(idx: FindingIndex, codes: tuple[str, ...], level: str | None) -> tuple[str, ...]:
-    return tuple(s for c in codes for s in idx.sources(c, level))
+    here = idx.at(level)
+    return tuple(s for c in codes if (f := here.get(c)) is not None for s in f.sources)
 
 
 def _cord_compression(idx: FindingIndex, k: Knowledge, level: str | None) -> bool | None:
@@ -76,7 +82,8 @@ def _cord_compression(idx: FindingIndex, k: Knowledge, level: str | None) -> boo
 def mri_scores(idx: FindingIndex, k: Knowledge) -> tuple[MriLevelScore, ...]:
     out = []
     for level in idx.levels_with(MRI_CODES.values()):
-        values = {f: idx.value(code, level) for f, code in MRI_CODES.items()}
+        here = idx.at(level)
+        values = {f: None if (x := here.get(code)) is None else x.value for f, code in _MRI_ITEMS}
         values["cord_compression"] = _cord_compression(idx, k, level)
         signs = MriSigns(**values)  # type: ignore[arg-type]
         try:
@@ -225,9 +232,10 @@ def _compression_degree(idx: FindingIndex, level: str | None) -> str | None:
 
 def sign_evidence(idx: FindingIndex, k: Knowledge) -> tuple[SignEvidenceLevel, ...]:
     out = []
-    for level in idx.levels_with(EVIDENCE_CODES + QUALITATIVE_CODES):
+    for level in idx.levels_with(_SIGN_CODES):
+        here = idx.at(level)
         observed: dict[str, FindingValue | None] = {
-            s.id: idx.value(s.id, level) for s in k.sign_evidence.signs
+            s.id: None if (f := here.get(s.id)) is None else f.value for s in k.sign_evidence.signs
         }
         observed["compression-degree"] = _compression_degree(idx, level)
         try:
@@ -235,9 +243,10 @@ def sign_evidence(idx: FindingIndex, k: Knowledge) -> tuple[SignEvidenceLevel, .
         except ValueError:
             rows = []
         qual_obs: dict[str, bool | None] = {
-            code: idx.boolean(code, level)
-            for code in QUALITATIVE_CODES
-            if code != "posterior-border"
+            code: f.value
+            if (f := here.get(code)) is not None and isinstance(f.value, bool)
+            else None
+            for code in _QUALITATIVE_READ
         }
         border = idx.text("posterior-border", level)
         qual_obs["posterior-border-convex"] = None if border is None else border == "convex"

@@ -5,7 +5,6 @@ levels) and the card factory (source, links, footer, machine-readable extension)
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -13,6 +12,7 @@ from typing import Literal
 
 from app.assessment.model import Assessment
 from app.cards.facts import EXTENSION_KEY, CardExtension, CardFacts, Stated, card_facts
+from app.cards.ids import new_uuid
 from app.cards.text import md, summary, table
 from app.cds_hooks.models import Card, Coding, Link, SelectionBehavior, Source, Suggestion
 from app.clinical.findings import DraftOrder
@@ -192,7 +192,7 @@ class CardKit:
         if machine:
             ext.update(machine)
         return Card(
-            uuid=str(uuid.uuid4()),
+            uuid=new_uuid(),
             summary=summary(text),
             indicator=indicator,
             detail=detail.strip() + footer,

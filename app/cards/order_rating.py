@@ -3,9 +3,8 @@ rated), the swap suggestions and the Argonaut PAMA rating actions ("CDS Hooks fo
 
 from __future__ import annotations
 
-import uuid
-
 from app.cards.facts import CardExtension, Stated
+from app.cards.ids import new_uuid
 from app.cards.kit import CardKit, CodingFor
 from app.cards.prune import prune_empty
 from app.cards.sections import issues, issues_line, red_flag_line, treatment_section
@@ -307,7 +306,7 @@ class OrderRatingCards:
                     resource=new,
                 ),
             ]
-        return Suggestion(label=label, uuid=str(uuid.uuid4()), actions=actions)
+        return Suggestion(label=label, uuid=new_uuid(), actions=actions)
 
     def pama_extensions(
         self,

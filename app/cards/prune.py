@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import overload
 
+_CONTAINERS = (dict, list)
+
 
 @overload
 def prune_empty(value: dict[str, object]) -> dict[str, object]: ...
@@ -13,14 +15,28 @@ def prune_empty(value: dict[str, object]) -> dict[str, object]: ...
 def prune_empty(value: object) -> object: ...
 def prune_empty(value: object) -> object:
     """A copy of JSON ``value`` without the empty values (every object and array is new, so
-    the result shares no container with ``value``)."""
+    the result shares no container with ``value``). One pass: each container is copied once
+    and an empty one is dropped as it is met."""
     if isinstance(value, dict):
-        out = {k: prune_empty(v) for k, v in value.items()}
-        return {k: v for k, v in out.items() if not _empty(v)}
+        out: dict[object, object] = {}
+        for k, v in value.items():
+            if isinstance(v, _CONTAINERS):
+                v = prune_empty(v)
+                if not v:  # a new, plain dict or list: empty
+                    continue
+            elif v is None or (isinstance(v, str) and not v):
+                continue
+            out[k] = v
+        return out
     if isinstance(value, list):
-        return [v for v in (prune_empty(x) for x in value) if not _empty(v)]
+        items: list[object] = []
+        for v in value:
+            if isinstance(v, _CONTAINERS):
+                v = prune_empty(v)
+                if not v:
+                    continue
+            elif v is None or (isinstance(v, str) and not v):
+                continue
+            items.append(v)
+        return items
     return value
-
-
-def _empty(value: object) -> bool:
-    return value is None or (isinstance(value, str | list | dict) and len(value) == 0)

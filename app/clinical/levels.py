@@ -9,10 +9,30 @@ class LevelError(ValueError):
     """A label that is not a vertebral level the service accepts (e.g. L6, T13, coccyx)."""
 
 
+_MAX_ANATOMIES = 4
+_POSITIONS: dict[int, tuple[Anatomy, dict[str, int]]] = {}
+
+
+def _positions(anatomy: Anatomy) -> dict[str, int]:
+    """``level -> position`` of ``anatomy.levels()``, built once per anatomy object (which is
+    frozen; ``levels()`` builds its list anew on each call). At most ``_MAX_ANATOMIES``
+    objects kept."""
+    found = _POSITIONS.get(id(anatomy))
+    if found is not None and found[0] is anatomy:
+        return found[1]
+    positions: dict[str, int] = {}
+    for i, level in enumerate(anatomy.levels()):
+        positions.setdefault(level, i)  # the first, as list.index gives it
+    if len(_POSITIONS) >= _MAX_ANATOMIES:  # clear, not evict: safe across threads
+        _POSITIONS.clear()
+    _POSITIONS[id(anatomy)] = (anatomy, positions)
+    return positions
+
+
 def normalize_level(label: str, anatomy: Anatomy) -> str:
     """Return the canonical level (``"t12"`` -> ``"T12"``) or raise ``LevelError``."""
     candidate = label.strip().upper().replace(" ", "")
-    if candidate in anatomy.levels():
+    if candidate in _positions(anatomy):
         return candidate
     raise LevelError(
         f"{label!r} is not a vertebral level; expected one of C1-C7, T1-T12, L1-L5, S1-S5"
@@ -21,4 +41,7 @@ def normalize_level(label: str, anatomy: Anatomy) -> str:
 
 def level_index(level: str, anatomy: Anatomy) -> int:
     """Position of a canonical level from the skull down (C1 = 0)."""
-    return anatomy.levels().index(level)
+    position = _positions(anatomy).get(level)
+    if position is None:
+        raise ValueError(f"{level!r} is not in list")  # what list.index raised
+    return position

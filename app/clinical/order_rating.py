@@ -39,8 +39,21 @@ class OrderRating:
     pama: PamaRating | None  # None: do not attach a rating (information insufficient)
 
 
+_KINDS: dict[int, tuple[Knowledge, dict[str, str]]] = {}  # at most 4 knowledge objects
+
+
 def _question(procedure: str, k: Knowledge) -> Question:
-    kind = next(p.kind for p in k.acr.procedures if p.name == procedure)
+    found = _KINDS.get(id(k))
+    if found is None or found[0] is not k:  # procedure -> kind, once per (frozen) knowledge
+        kinds: dict[str, str] = {}
+        for p in k.acr.procedures:
+            kinds.setdefault(p.name, p.kind)
+        if len(_KINDS) >= 4:  # clear, not evict: safe across threads
+            _KINDS.clear()
+        found = _KINDS[id(k)] = (k, kinds)
+    kind = found[1].get(procedure)
+    if kind is None:
+        raise StopIteration  # what the scan over the procedures raised
     return "treatment" if kind == "treatment" else "imaging"
 
 

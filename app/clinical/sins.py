@@ -38,6 +38,46 @@ class SinsResult:
         return self.score.total
 
 
+@dataclass(frozen=True)
+class _Bands:
+    """Per SINS knowledge object (frozen): what ``score_sins`` looked up by scanning lists."""
+
+    sins: SinsKnowledge
+    location: dict[str, str]  # level -> location class (first class listing it)
+    category: dict[int, str]  # total -> category id (first band containing it)
+    order: dict[str, int]  # category id -> position
+    action: dict[str, str]  # category id -> action (first category with that id)
+
+
+_MAX_KNOWLEDGE = 4
+_BANDS: dict[int, _Bands] = {}
+
+
+def _bands(sins: SinsKnowledge) -> _Bands:
+    """The lookups of one SINS knowledge object; at most ``_MAX_KNOWLEDGE`` kept."""
+    found = _BANDS.get(id(sins))
+    if found is not None and found.sins is sins:
+        return found
+    location: dict[str, str] = {}
+    for cls, levels in sins.location_classes.items():
+        for level in levels:
+            location.setdefault(level, cls)
+    category: dict[int, str] = {}
+    for cat in sins.categories:
+        for total in range(cat.range[0], cat.range[1] + 1):
+            category.setdefault(total, cat.id)
+    order: dict[str, int] = {}
+    action: dict[str, str] = {}
+    for i, cat in enumerate(sins.categories):
+        order.setdefault(cat.id, i)
+        action.setdefault(cat.id, cat.action)
+    made = _Bands(sins, location, category, order, action)
+    if len(_BANDS) >= _MAX_KNOWLEDGE:  # clear, not evict: safe across threads
+        _BANDS.clear()
+    _BANDS[id(sins)] = made
+    return made
+
+
 def location_class(level: str, sins: SinsKnowledge) -> str:
     """Junctional / mobile / semi-rigid / rigid for a canonical level (seed 004 Table 3)."""
     for cls, levels in sins.location_classes.items():
@@ -56,8 +96,11 @@ def category_of(total: int, sins: SinsKnowledge) -> str:
 def score_sins(inp: SinsInput, knowledge: Knowledge) -> SinsResult:
     """Score one level. Raises ``LevelError`` for levels outside C1-S5, ValueError for bad codes."""
     sins = knowledge.sins
+    bands = _bands(sins)
     level = normalize_level(inp.level, knowledge.anatomy)
-    loc = location_class(level, sins)
+    loc = bands.location.get(level)
+    if loc is None:
+        loc = location_class(level, sins)  # raises: the level has no class
     score = score_components(
         sins.components,
         {
@@ -69,10 +112,13 @@ def score_sins(inp: SinsInput, knowledge: Knowledge) -> SinsResult:
             "posterolateral": inp.posterolateral,
         },
     )
-    order: list[str] = [c.id for c in sins.categories]
-    possible = sorted({category_of(t, sins) for t in score.achievable}, key=order.index)
+    by_total = bands.category
+    possible = sorted(
+        {by_total[t] if t in by_total else category_of(t, sins) for t in score.achievable},
+        key=bands.order.__getitem__,
+    )
     category = possible[0] if len(possible) == 1 else None
-    action = next((c.action for c in sins.categories if c.id == category), None)
+    action = bands.action.get(category) if category is not None else None
     return SinsResult(level, loc, score, category, tuple(possible), action)
 
 

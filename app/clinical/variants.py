@@ -73,6 +73,73 @@ def variant_status(variant: Variant, state: ClinicalState) -> VariantStatus:
     return VariantStatus(variant.id, "possible", deciding)
 
 
+# --- per-knowledge decision tables (the hot path of ``match``) --------------------------------
+
+_ETIOLOGIES = frozenset({"osteoporotic", "pathological", "unknown"})
+_MAX_KNOWLEDGE = 4  # knowledge objects with tables kept (one per version in practice)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """One variant with the inputs its condition reads and its statuses seen so far, by the
+    values of those inputs (the variant's decision table, filled in on first use)."""
+
+    variant: Variant
+    inputs: tuple[str, ...]
+    table: dict[tuple[StateValue, ...], VariantStatus]
+
+    def status(self, state: ClinicalState) -> VariantStatus:
+        key: tuple[StateValue, ...] = tuple([getattr(state, name) for name in self.inputs])
+        found = self.table.get(key)
+        if found is not None:
+            return found
+        status = variant_status(self.variant, state)
+        if all(
+            (v is True or v is False or v is None)
+            if name != "etiology"
+            else (v.__class__ is str and v in _ETIOLOGIES)
+            for name, v in zip(self.inputs, key, strict=True)
+        ):  # only values of the state's domains: the table stays finite
+            self.table[key] = status
+        return status
+
+
+@dataclass(frozen=True)
+class _Tables:
+    knowledge: Knowledge
+    rules: dict[str, tuple[_Rule, ...]]  # by question, in knowledge order
+    precedence: dict[Question, tuple[int, ...]]  # policies <question>_precedence
+
+
+_TABLES: dict[int, _Tables] = {}
+
+
+def _tables(knowledge: Knowledge) -> _Tables:
+    """The decision tables of one knowledge object (frozen, so they never go stale).
+
+    Cache bounds: at most ``_MAX_KNOWLEDGE`` knowledge objects (all dropped when full); per
+    variant at most 3 ** (inputs its condition reads) statuses - true/false/unknown per
+    input, the three etiologies - and only states whose values are in those domains are
+    stored. The status for a key is exactly ``variant_status`` of any state with those input
+    values (the condition reads nothing else)."""
+    found = _TABLES.get(id(knowledge))
+    if found is not None and found.knowledge is knowledge:
+        return found
+    rules: dict[str, list[_Rule]] = {}
+    for v in knowledge.acr.variants:
+        rule = _Rule(v, tuple(v.condition.inputs()), {})
+        rules.setdefault(v.question, []).append(rule)
+    made = _Tables(
+        knowledge,
+        {q: tuple(r) for q, r in rules.items()},
+        {q: tuple(knowledge.policies.precedence(q)) for q in ("imaging", "treatment")},
+    )
+    if len(_TABLES) >= _MAX_KNOWLEDGE:  # clear, not evict: safe across threads
+        _TABLES.clear()
+    _TABLES[id(knowledge)] = made
+    return made
+
+
 def _decides(name: str, outcomes: list[tuple[Assignment, bool]]) -> bool:
     """True when changing only ``name`` can change the outcome."""
     by_rest: dict[tuple[tuple[str, StateValue], ...], set[bool]] = {}
@@ -104,9 +171,9 @@ def match(
     """Match every variant of one question; the primary is the first match in precedence order
     (policies imaging_precedence / treatment_precedence). ``primary_certain`` is False when a
     variant earlier in that order is still possible."""
-    order = tuple(precedence or knowledge.policies.precedence(question))
-    variants = [v for v in knowledge.acr.variants if v.question == question]
-    statuses = tuple(variant_status(v, state) for v in variants)
+    tables = _tables(knowledge)
+    order = tuple(precedence or tables.precedence[question])
+    statuses = tuple(rule.status(state) for rule in tables.rules.get(question, ()))
     by_id = {s.id: s for s in statuses}
     matched = tuple(s.id for s in statuses if s.status == "matched")
     possible = tuple(s.id for s in statuses if s.status == "possible")

@@ -172,12 +172,23 @@ def _newest(group: list[Candidate], issues: list[InputIssue]) -> Finding:
     return Finding(first.code, value, sources, first.level, first.unit, first.effective, from_text)
 
 
+def _names_vcf(candidates: list[Candidate]) -> bool:
+    return any(c.code == "vcf" for c in candidates)
+
+
 def _merge(candidates: list[Candidate], issues: list[InputIssue]) -> list[Finding]:
     groups: dict[tuple[str, str | None], list[Candidate]] = {}
     for candidate in candidates:
-        groups.setdefault((candidate.code, candidate.level), []).append(candidate)
-    keys = sorted(groups, key=lambda k: (k[0], k[1] or ""))
-    return [_newest(groups[key], issues) for key in keys]
+        key = (candidate.code, candidate.level)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [candidate]
+        else:
+            group.append(candidate)
+    # by (code, level or ""), ties in first-seen order (what a stable sort on that key gives)
+    order = sorted((k[0], k[1] or "", i) for i, k in enumerate(groups))
+    keys = list(groups)
+    return [_newest(groups[keys[i]], issues) for _, _, i in order]
 
 
 def _history(found: list[str], kinds: tuple[str, ...], obtained: Mapping[str, bool]) -> HistoryFact:
@@ -252,8 +263,14 @@ class _Read:
     def other_patient(self, resource: Resource, label: str) -> bool:
         if self.pf.patient_id is None:
             return False
+        refs = self.refs
         for key in ("subject", "patient"):
-            ref = self.patient_ref(resource.get(key))
+            reference = resource.get(key)
+            if reference is None:
+                continue
+            raw = reference.get("reference") if reference.__class__ is dict else None
+            # ``patient_ref`` inlined for a reference string seen before (most of them)
+            ref = refs[raw] if raw.__class__ is str and raw in refs else self.patient_ref(reference)
             if ref is not None and ref != self.pf.patient_id:
                 message = "refers to another patient; skipped"
                 self.pf.issues.append(InputIssue("error", f"{label}.{key}", message))
@@ -273,7 +290,10 @@ class _Read:
                 self.derived.extend(d)
                 # the value was read after all: drop the finding reader's notes on it
                 found = [i for i in found if not i.location.startswith((f"{label}.", label + "#"))]
-            elif (not candidates or any(c.code == "vcf" for c in candidates)) and is_enumeration(
+            elif (
+                not candidates
+                or (candidates[0].code == "vcf" if len(candidates) == 1 else _names_vcf(candidates))
+            ) and is_enumeration(
                 resource
             ):  # a listed fracture assessment (counting): it names fractures, or has members
                 self.panels.append((resource, label, candidates))
@@ -362,7 +382,12 @@ def read_resources(
             read.pf.issues.extend(issues)
             typed = [(r, text(r, "resourceType", 64) or "Resource") for r in unpacked]
         for one, rtype in typed:
-            rid = text(one, "id", 64)
+            rid = one.get("id")  # ``text(one, "id", 64)``, inlined for a plain string
+            rid = (
+                (rid.strip() or None)
+                if rid.__class__ is str and len(rid) <= 64
+                else text(one, "id", 64)
+            )
             label = f"{rtype}/{rid}" if rid else f"{rtype}[{len(flat)}]"  # resource_label
             if label in seen:  # the same resource twice (prefetch and search): read once
                 continue

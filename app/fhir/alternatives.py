@@ -27,11 +27,10 @@ def coding_for(procedure: str, order: DraftOrder) -> dict[str, str] | None:
     """A Coding for ``procedure`` in the draft's region and code system when one exists."""
     tables = code_tables().orders
     region = draft_region(order)
-    url_to_system = {url: name for name, url in tables.systems.items()}
-    preferred = url_to_system.get(order.code_system or "", "cpt")
+    preferred = tables.system_names.get(order.code_system or "", "cpt")
     if preferred == "project":
         preferred = "cpt"
-    candidates = [c for c in tables.codes if c.procedure == procedure]
+    candidates = tables.for_procedure(procedure)
 
     def rank(c: OrderCode) -> tuple[int, int]:
         region_rank = 0 if c.region == region else (1 if c.region in (None, "whole") else 2)

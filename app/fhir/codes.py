@@ -194,6 +194,7 @@ RuleIndex = tuple[
     list[tuple[str, str, frozenset[Effect]]],
 ]
 _NO_RULES: RuleIndex = ({}, [], [])
+EFFECTS_MEMO_MAX = 4096  # distinct (family, code) pairs remembered by ``ConditionCodes.effects``
 
 
 class ConditionCodes(_Strict):
@@ -230,9 +231,26 @@ class ConditionCodes(_Strict):
                 exact[rule.value] = exact.get(rule.value, frozenset()) | effects
         return index
 
+    @cached_property
+    def _effects_memo(self) -> dict[tuple[str, str], frozenset[Effect]]:
+        return {}
+
     def effects(self, family: str, code: str) -> set[Effect]:
         """Effects of every rule of ``family`` that matches the normalised ``code`` (the rules
-        grouped once by match kind; the same answer as testing each rule in turn)."""
+        grouped once by match kind; the same answer as testing each rule in turn).
+
+        Memo: per loaded table (so per data version), at most ``EFFECTS_MEMO_MAX`` codes,
+        emptied when full; a record repeats the same few codes."""
+        memo = self._effects_memo
+        found = memo.get((family, code))
+        if found is None:
+            found = frozenset(self._match_rules(family, code))
+            if len(memo) >= EFFECTS_MEMO_MAX:
+                memo.clear()
+            memo[(family, code)] = found
+        return set(found)
+
+    def _match_rules(self, family: str, code: str) -> set[Effect]:
         exact, prefixes, ranges = self._rule_index.get(family, _NO_RULES)
         found: set[Effect] = set(exact.get(code, ()))
         for prefix, effects in prefixes:
@@ -342,6 +360,22 @@ class OrderCodes(_Strict):
     def lookup(self) -> dict[tuple[str, str], OrderCode]:
         """``(system URL, code) -> entry`` (built once; do not modify)."""
         return self._lookup
+
+    @cached_property
+    def _by_procedure(self) -> dict[str, tuple[OrderCode, ...]]:
+        grouped: dict[str, list[OrderCode]] = {}
+        for c in self.codes:
+            grouped.setdefault(c.procedure, []).append(c)
+        return {name: tuple(group) for name, group in grouped.items()}
+
+    def for_procedure(self, procedure: str) -> tuple[OrderCode, ...]:
+        """The entries whose ACR procedure is ``procedure``, in file order (built once)."""
+        return self._by_procedure.get(procedure, ())
+
+    @cached_property
+    def system_names(self) -> dict[str, str]:
+        """``system URL -> system name`` (the inverse of ``systems``; built once)."""
+        return {url: name for name, url in self.systems.items()}
 
 
 # --- medications ----------------------------------------------------------------------------

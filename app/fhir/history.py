@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from app.clinical.findings import DocumentedFracture, EtiologyEvidence, InputIssue
-from app.fhir.codes import Effect, code_tables
+from app.fhir.codes import ConditionCodes, Effect, code_tables
 from app.fhir.raw import codings, obj, objs, parse_datetime, text
 from app.fhir.sites import parse_level
 from app.json_types import JsonObject
@@ -39,17 +39,37 @@ def icd_form(code: str) -> str:
     return compact if len(compact) <= 3 else f"{compact[:3]}.{compact[3:]}"
 
 
+_MEMO_MAX = 4096  # distinct (system, code) codings remembered by ``condition_effects``
+_memo: tuple[ConditionCodes | None, dict[tuple[str | None, str], frozenset[Effect]]] = (None, {})
+
+
+def _coding_effects(tables: ConditionCodes, system: str | None, code: str) -> frozenset[Effect]:
+    family = tables.family_of().get(system or "")
+    if family is None:
+        return frozenset()
+    normal = icd_form(code) if family == "icd-10-cm" else code.strip()
+    return frozenset(tables.effects(family, normal))
+
+
 def condition_effects(concept: object) -> set[Effect]:
-    """Effects of every ICD-10-CM / SNOMED CT coding of a Condition's code."""
+    """Effects of every ICD-10-CM / SNOMED CT coding of a Condition's code.
+
+    Memo: the effects of each (system, code) seen, for the current code tables only (a new
+    tables object starts a new memo), at most ``_MEMO_MAX`` codings (emptied when full)."""
+    global _memo
     tables = code_tables().conditions
-    families = tables.family_of()
+    if _memo[0] is not tables:
+        _memo = (tables, {})
+    memo = _memo[1]
     effects: set[Effect] = set()
     for system, code, _ in codings(concept):
-        family = families.get(system or "")
-        if family is None:
-            continue
-        normal = icd_form(code) if family == "icd-10-cm" else code.strip()
-        effects |= tables.effects(family, normal)
+        found = memo.get((system, code))
+        if found is None:
+            found = _coding_effects(tables, system, code)
+            if len(memo) >= _MEMO_MAX:
+                memo.clear()
+            memo[(system, code)] = found
+        effects |= found
     return effects
 
 

@@ -18,7 +18,7 @@ from app.fhir.codes import FindingCode, code_tables, plain
 from app.fhir.concept_maps import index
 from app.fhir.raw import codings, obj, objs, parse_datetime, text
 from app.fhir.sites import Site, body_site, component_level, is_level_component, plain_level
-from app.fhir.values import Problem, read_value
+from app.fhir.values import Problem, read_value, value_keys
 from app.json_types import JsonObject
 
 NOT_A_FINDING = "no VCF-CDS finding code"  # the start of the issue for an unmapped code
@@ -247,6 +247,14 @@ def _plain_read(resource: JsonObject, label: str, dates: dict[str, datetime | No
         level = plain_level(resource.get("bodySite"))
         if level is None or (spec.levels is not None and level not in spec.levels):
             return None
+    if spec.type == "boolean":  # the usual finding: ``read_value``'s answer without its calls
+        raw = resource.get("valueBoolean")
+        if (
+            (raw is True or raw is False)
+            and resource.get("dataAbsentReason") is None
+            and value_keys(resource) == ["valueBoolean"]
+        ):
+            return [Candidate(spec.code, raw, label, level, None, effective)], []
     present_if_empty = (system, code) in idx.present_if_no_value
     result = read_value(resource, spec, tables.boolean_codes, present_if_empty)
     if isinstance(result, Problem) or result.note is not None:

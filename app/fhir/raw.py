@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import TypeGuard
 
 from app.json_types import JsonObject
@@ -62,20 +63,50 @@ def is_number(value: object) -> TypeGuard[int | float]:
 
 
 def codings(concept: object) -> list[tuple[str | None, str, str | None]]:
-    """``(system, code, display)`` of each usable coding of a CodeableConcept."""
+    """``(system, code, display)`` of each usable coding of a CodeableConcept.
+
+    ``text`` of each field, inlined for the usual plain string or absent field."""
     out = []
     for coding in objs(concept, "coding"):
-        code = text(coding, "code")
-        if code is not None:
-            out.append((text(coding, "system", 512), code, text(coding, "display", 512)))
+        code = coding.get("code")
+        if code.__class__ is str and 0 < len(code) <= MAX_TOKEN:
+            code = code.strip() or None
+        else:
+            code = text(coding, "code")
+        if code is None:
+            continue
+        system = coding.get("system")
+        if system is not None:
+            if system.__class__ is str and 0 < len(system) <= 512:
+                system = system.strip() or None
+            else:
+                system = text(coding, "system", 512)
+        display = coding.get("display")
+        if display is not None:
+            if display.__class__ is str and 0 < len(display) <= 512:
+                display = display.strip() or None
+            else:
+                display = text(coding, "display", 512)
+        out.append((system, code, display))
     return out
 
 
 def parse_datetime(value: object) -> datetime | None:
     """A FHIR date/dateTime/instant as an aware datetime (partial dates: first instant, UTC
-    when no zone is given). ``None`` for anything else."""
+    when no zone is given). ``None`` for anything else.
+
+    Memo: the last ``DATETIME_MEMO`` distinct strings (a record repeats a few timestamps);
+    a datetime is immutable."""
     if not isinstance(value, str) or len(value) > MAX_DATETIME:
         return None
+    return _parse_datetime(str(value))
+
+
+DATETIME_MEMO = 1024
+
+
+@lru_cache(maxsize=DATETIME_MEMO)
+def _parse_datetime(value: str) -> datetime | None:
     m = _DATETIME.match(value.strip())
     if m is None:
         return None

@@ -48,7 +48,7 @@ def test_sins_total_is_sum_of_points(inp: SinsInput) -> None:
         assert r.score.min == r.score.max == r.total
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(sins_inputs)
 def test_sins_range_contains_every_completion_and_is_tight(inp: SinsInput) -> None:
     r = score_sins(inp, K)
@@ -69,7 +69,7 @@ mri_inputs = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(mri_inputs)
 def test_mri_range_contains_every_completion_and_is_tight(values: dict[str, Any]) -> None:
     r = score_mri(MriSigns(**values), K.mri_score)
