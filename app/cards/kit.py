@@ -53,13 +53,11 @@ class CardKit:
         self.policy: CardPolicy = k.card_policy
         self.hook_policy: HookCardPolicy = k.card_policy.hooks[ctx.hook]
         self.facts: CardFacts = card_facts(a, k)
+        # a card phrase of the card policy with its placeholders filled (escape untrusted
+        # values with ``md`` first); bound once, it is called for every line of every card
+        self.phrase: Callable[..., str] = self.policy.phrase
 
     # --- wording from the knowledge data -----------------------------------------------------
-
-    def phrase(self, key: str, **values: object) -> str:
-        """A card phrase of the card policy with its placeholders filled (escape untrusted
-        values with ``md`` first)."""
-        return self.policy.phrase(key, **values)
 
     def short_procedure(self, name: str) -> str:
         return self.policy.short_procedure(name)
@@ -108,7 +106,7 @@ class CardKit:
         kinds = self.policy.source_kinds
         out: list[str] = []
         for s in sources:
-            kind = kinds.get(s.split("/", 1)[0], self.phrase("source-unknown"))
+            kind = kinds.get(s.split("/", 1)[0]) or self.phrase("source-unknown")
             if " (" in s:  # the adapter's words after the id, e.g. the quoted report sentence
                 kind += " " + s[s.index(" (") + 1 :]
             if kind not in out:
