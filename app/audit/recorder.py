@@ -35,7 +35,9 @@ failing disk; memory is bounded by ``queue_size`` entries.
 Crash window, honestly: an entry is lost only if the process dies (SIGKILL, power loss, OOM)
 while it is in memory: from ``submit()`` until its commit or its spool fsync. That is
 typically ``linger_ms`` plus one commit (~15 ms by default) and at most about ``max_wait_ms``
-plus one fsync (default 50 ms) while the disk works. ``queue_depth()`` counts exactly these
+plus one fsync (default 50 ms) while the disk works (SQLite commits without an fsync,
+``synchronous=NORMAL``: a power loss, not a process kill, can also take back its last commits;
+``app/db/engine.py``). ``queue_depth()`` counts exactly these
 entries. ``stop()`` (graceful shutdown, SIGTERM) drains the queue to the database or, failing
 that within ``stop_timeout``, to the spool; what neither takes is counted in ``lost``. When
 the database is up, ``stop()`` also replays the spool once more (entries the guard spooled
