@@ -52,7 +52,7 @@ from bench.stats import summary
 
 ROOT = Path(__file__).resolve().parents[1]
 WRK_SCRIPT = ROOT / "bench" / "wrk_post.lua"
-RESULTS = ROOT / "bench" / "results" / "workers.md"
+RESULTS = ROOT / "bench" / "results"
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -170,10 +170,26 @@ def _database(kind: str) -> Iterator[str | None]:
         yield pg.url
 
 
+def _audit_counts(log_text: str) -> tuple[int, int]:
+    """(requests answered, audit entries that went through the spool) from the server log:
+    the access lines, and the entries the recorders replayed from the spool (those the guard
+    wrote because their commit had not ended within ``VCF_CDS_AUDIT_MAX_WAIT_MS``)."""
+    requests = spooled = 0
+    for line in log_text.splitlines():
+        if '"vcf_cds.access"' in line:
+            requests += 1
+        elif "spooled entries committed" in line:
+            with contextlib.suppress(ValueError, IndexError):
+                msg = json.loads(line)["msg"]
+                spooled += int(msg.split("available; ", 1)[1].split()[0])
+    return requests, spooled
+
+
 @contextlib.contextmanager
 def _serve(
-    workers: int, database_url: str | None, extra_env: dict[str, str]
+    workers: int, database_url: str | None, extra_env: dict[str, str], info: dict[str, Any]
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """The server; when it has stopped, ``info["audit"]`` is ``_audit_counts`` of its log."""
     with tempfile.TemporaryDirectory(prefix="vcf-bench-workers-") as tmp:
         workdir = Path(tmp)
         url = database_url or f"sqlite:///{workdir}/vcf_cds.db"
@@ -212,6 +228,7 @@ def _serve(
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(10)
+            info["audit"] = _audit_counts((workdir / "serve.log").read_text(errors="replace"))
 
 
 # --------------------------------------------------------------------------- generators
@@ -279,7 +296,8 @@ def measure(
     wrk: str | None,
 ) -> dict[str, Any]:
     extra_env = dict(kv.split("=", 1) for kv in args.env)
-    with _serve(workers, database_url, extra_env) as (proc, base):
+    info: dict[str, Any] = {}
+    with _serve(workers, database_url, extra_env, info) as (proc, base):
         port = int(base.rsplit(":", 1)[1])
         body = body_file.read_bytes()
         headers = {"Content-Type": "application/json"}
@@ -305,6 +323,7 @@ def measure(
     wall = after.at - before.at
     server = after.server_cpu - before.server_cpu
     generator = after.children_cpu - before.children_cpu
+    answered, spooled = info.get("audit", (0, 0))
     return {
         "workers": workers,
         "rps": result["ok"] / result["window_s"],
@@ -324,6 +343,7 @@ def measure(
         / wall,
         "connections": conns,
         "load1": (before.load1, after.load1),
+        "spooled_pct": 100 * spooled / answered if answered else None,  # no access lines
     }
 
 
@@ -331,8 +351,9 @@ def measure(
 
 HEADER = (
     "| workers | req/s | p50 ms | p99 ms | server CPU % (per worker) | CPU ms/request "
-    "| run-queue wait % | connections per worker | generator CPU % | others' CPU % | load 1 min |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|"
+    "| run-queue wait % | connections per worker | generator CPU % | others' CPU % | load 1 min "
+    "| audit via spool % |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -344,7 +365,8 @@ def _row(r: dict[str, Any]) -> str:
         f"| {r['workers']} | {r['rps']:.1f}{errors} | {r['p50']:.1f} | {r['p99']:.1f} | "
         f"{r['server_cpu_pct']:.0f} ({per}) | {r['cpu_ms_per_request']:.2f} | "
         f"{r['runq_wait_pct']:.0f} | {conns} | {r['generator_cpu_pct']:.1f} | "
-        f"{r['others_cpu_pct']:.0f} | {r['load1'][0]:.2f} -> {r['load1'][1]:.2f} |"
+        f"{r['others_cpu_pct']:.0f} | {r['load1'][0]:.2f} -> {r['load1'][1]:.2f} | "
+        + ("n/a |" if r["spooled_pct"] is None else f"{r['spooled_pct']:.1f} |")
     )
 
 
@@ -362,7 +384,9 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, generator: str)
         "",
         "CPU in % of one core over the measured window. Run-queue wait: time the server's "
         "threads were runnable but not on a core. Others' CPU: the rest of the machine "
-        "(other users) in the same window.",
+        "(other users) in the same window. Audit via spool: audit entries the guard spooled "
+        "because their commit took longer than the crash window (written twice), % of the "
+        "server's requests.",
         "",
         HEADER,
         *(_row(r) for r in rows),
@@ -401,7 +425,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--env", action="append", default=[], metavar="NAME=VALUE", help="server variable"
     )
-    parser.add_argument("--output", type=Path, default=RESULTS, help="Markdown report file")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="Markdown report file (default bench/results/workers.md, workers-postgresql.md)",
+    )
     args = parser.parse_args(argv)
     wrk = _generator(args.generator)
     counts = [int(n) for n in args.workers.split(",")]
@@ -415,9 +443,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(_row(rows[-1]), file=sys.stderr, flush=True)
     text = report(rows, args, "wrk (C, 1 thread)" if wrk else "bench.loadgen (Python, httpx)")
     print(text)
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text)
+    suffix = "" if args.database == "sqlite" else f"-{args.database}"
+    output: Path = args.output or RESULTS / f"workers{suffix}.md"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
     return 0
 
 
