@@ -63,6 +63,7 @@ from sqlalchemy.orm import Session
 from app.audit import repo as audit_repo
 from app.audit.entry import AuditEntry
 from app.audit.spool import Spool
+from app.db.engine import READ_ONLY
 
 log = logging.getLogger("vcf_cds.audit")
 
@@ -334,8 +335,22 @@ class AuditRecorder:
         with self._session_factory() as session, session.begin():
             audit_repo.add_entries(session, entries)
 
+    def _unstored(self, entries: list[AuditEntry]) -> list[AuditEntry]:
+        """The entries whose consult id is not stored yet, read without the write lock. Most
+        spooled entries were spooled by the guard while the writer's commit was slow, and
+        that commit then stored them: their replay needs no write transaction (which on
+        SQLite would queue for the lock behind every other worker's writer)."""
+        with self._session_factory() as session:
+            session.connection(execution_options=READ_ONLY)
+            stored = audit_repo.stored_consult_ids(session, [e.consult_id for e in entries])
+        return [e for e in entries if e.consult_id not in stored]
+
     def _commit_isolating(self, entries: list[AuditEntry]) -> None:
-        """Replay commit: an entry the database refuses for good goes to ``rejected/``."""
+        """Replay commit: an entry the database refuses for good goes to ``rejected/``;
+        entries already stored are skipped without a write transaction."""
+        entries = self._unstored(entries)
+        if not entries:
+            return
         try:
             self._commit(entries)
             return
@@ -364,6 +379,7 @@ class AuditRecorder:
             return
         try:
             with self._session_factory() as session:
+                session.connection(execution_options=READ_ONLY)
                 session.execute(text("SELECT 1"))
             spool.seal()
             done = spool.replay(self._commit_isolating, self._batch_size)

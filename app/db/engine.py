@@ -29,6 +29,11 @@ def json_dumps(value: Any) -> str:
         return json.dumps(value)
 
 
+# execution options of a transaction that only reads (``Session.connection(execution_options=
+# READ_ONLY)`` before its first statement): on SQLite it begins DEFERRED, so it neither takes
+# nor waits for the write lock (WAL readers never block writers)
+READ_ONLY: dict[str, Any] = {"vcf_read_only": True}
+
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 
@@ -73,7 +78,10 @@ def make_engine(url: str) -> Engine:
             # IMMEDIATE: take the write lock up front (waiting up to the busy timeout) instead of
             # failing with "database is locked" when a read-then-write transaction races another
             # writer; SQLite has one writer at a time anyway
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            if conn.get_execution_options().get("vcf_read_only"):
+                conn.exec_driver_sql("BEGIN")  # deferred: a WAL reader holds no write lock
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.audit import repo as audit_repo
 from app.audit.entry import AuditEntry
 from app.audit.recorder import AuditRecorder
+from app.audit.spool import Spool
 from tests.audit.support import entry
 from tests.audit.test_recorder import count, wait_for
 
@@ -114,3 +115,25 @@ def test_a_batch_committed_after_the_guard_spooled_it_is_stored_once(
     with session_factory() as s:
         assert sorted(audit_repo.consult_ids(s)) == sorted(e.consult_id for e in entries)
     recorder.stop()
+
+
+def test_replaying_entries_already_stored_takes_no_write_transaction(
+    session_factory: sessionmaker[Session], spool_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the guard spooled and the writer then committed anyway is only read back on
+    replay: the write goes to the entries missing from the database, if any."""
+    stored = [entry() for _ in range(3)]
+    with session_factory() as s, s.begin():
+        audit_repo.add_entries(s, stored)
+    missing = entry()
+    spool = Spool(spool_dir)
+    spool.append([*stored, missing])
+    spool.close()  # unlocks the segment: a dead process's, as the replay finds it
+    batches = Batches(monkeypatch)
+    batches.gate.set()
+    recorder = AuditRecorder(session_factory, spool_dir, replay_interval=0.05)
+    recorder.start()
+    assert wait_for(lambda: recorder.spool_depth() == 0 and count(session_factory) == 4)
+    assert batches.calls == [[missing.consult_id]]
+    recorder.stop()
+    assert batches.calls == [[missing.consult_id]]  # nothing more at shutdown
