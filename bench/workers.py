@@ -18,8 +18,10 @@ Reported per run (CPU in % of one core, over the measured window, from ``/proc``
 requests/s, latency p50/p99; the server's CPU per worker and per request; its run-queue
 wait (time its threads were runnable but not running: other processes, the load generator or
 its own threads held the cores); the load generator's own CPU; the CPU of everything else on
-the machine; the 1-minute load average at the start and end. Results go to stdout and to
-``bench/results/workers.md`` (``--output``).
+the machine; the 1-minute load average at the start and end; the share of audit entries that
+went through the spool (their commit outlasted the crash window, so they were written twice).
+Results go to stdout and to ``bench/results/workers.md`` (``workers-postgresql.md``;
+``--output``).
 """
 
 from __future__ import annotations
