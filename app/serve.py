@@ -25,6 +25,13 @@ supervisor keeps the address bound without listening, for workers it restarts. A
 exits resets the connections still waiting in its own accept queue (the shared socket would
 leave them to the others); ``VCF_CDS_REUSE_PORT=false`` restores the shared socket.
 
+Interpreter, per process (workers included): ``VCF_CDS_SWITCH_INTERVAL_MS`` (default
+``DEFAULT_SWITCH_INTERVAL_MS``) is ``sys.setswitchinterval``: how long a thread that wants the
+GIL back (the event loop after ``epoll``, the audit writer after each SQLite call) waits
+before the running thread (a decision) must hand it over. The audit writer re-takes the GIL
+after every statement of its transaction while holding the SQLite write lock, so with two
+workers the other worker's writer waits on the lock for as long (bench/README.md, "Workers").
+
 Address: ``--host``/``--port`` or ``VCF_CDS_HOST`` / ``VCF_CDS_PORT`` (default 127.0.0.1:8000;
 use 0.0.0.0 in a container). ``X-Forwarded-*`` headers are trusted only from
 ``FORWARDED_ALLOW_IPS`` (uvicorn's variable, default 127.0.0.1).
@@ -33,6 +40,7 @@ use 0.0.0.0 in a container). ``X-Forwarded-*`` headers are trusted only from
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
 import sys
@@ -44,6 +52,7 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 APP = "app.main:app"
+DEFAULT_SWITCH_INTERVAL_MS = 5.0  # Python's own default
 
 
 class ServeConfigError(ValueError):
@@ -57,6 +66,7 @@ class ServeOptions:
     workers: int
     graceful_timeout: int
     reuse_port: bool = True
+    switch_interval_ms: float = DEFAULT_SWITCH_INTERVAL_MS
 
 
 def _int(env: Mapping[str, str], names: Sequence[str], default: int, low: int, high: int) -> int:
@@ -95,7 +105,23 @@ def options(argv: Sequence[str], env: Mapping[str, str]) -> ServeOptions:
         workers=workers,
         graceful_timeout=graceful,
         reuse_port=reuse_port,
+        switch_interval_ms=_float(
+            env, "VCF_CDS_SWITCH_INTERVAL_MS", DEFAULT_SWITCH_INTERVAL_MS, 0.1, 100.0
+        ),
     )
+
+
+def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ServeConfigError(f"{name}={raw!r} is not a number") from None
+    if not low <= value <= high:
+        raise ServeConfigError(f"{name}={value:g} is outside {low:g}..{high:g}")
+    return value
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -153,6 +179,20 @@ class _UvicornOptions(TypedDict):
     log_config: None
 
 
+class WorkerConfig(uvicorn.Config):
+    """uvicorn's configuration plus the interpreter settings of every serving process.
+    uvicorn pickles the configuration into each worker it spawns and calls
+    ``configure_logging`` there first, so the settings are applied in that hook."""
+
+    def __init__(self, app: str, *, switch_interval_ms: float, **kwargs: Any) -> None:
+        self.switch_interval_ms = switch_interval_ms  # before uvicorn's __init__ logs
+        super().__init__(app, **kwargs)
+
+    def configure_logging(self) -> None:
+        super().configure_logging()
+        sys.setswitchinterval(self.switch_interval_ms / 1000.0)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         opts = options(sys.argv[1:] if argv is None else argv, os.environ)
@@ -168,13 +208,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "timeout_graceful_shutdown": opts.graceful_timeout,
         "log_config": None,  # the app configures logging (JSON lines) when it is built
     }
-    if opts.workers == 1 or not opts.reuse_port:
-        uvicorn.run(APP, **settings)
-        return 0
-    config = uvicorn.Config(APP, **settings)
+    config = WorkerConfig(APP, switch_interval_ms=opts.switch_interval_ms, **settings)
+    if opts.workers == 1:
+        server = uvicorn.Server(config)
+        with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises SIGINT after stopping
+            server.run()
+        return 0 if server.started else 3  # 3: uvicorn's start-up failure code
     try:
-        sock = bind_worker_listener(opts.host, opts.port)
-    except OSError as exc:
+        if opts.reuse_port:
+            sock: socket.socket = bind_worker_listener(opts.host, opts.port)
+        else:
+            sock = config.bind_socket()  # one shared listening socket (uvicorn's default)
+    except (OSError, SystemExit) as exc:
         print(f"error: cannot bind {opts.host}:{opts.port}: {exc}", file=sys.stderr)
         return 3
     try:

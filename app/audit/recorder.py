@@ -35,7 +35,9 @@ failing disk; memory is bounded by ``queue_size`` entries.
 Crash window, honestly: an entry is lost only if the process dies (SIGKILL, power loss, OOM)
 while it is in memory: from ``submit()`` until its commit or its spool fsync. That is
 typically ``linger_ms`` plus one commit (~15 ms by default) and at most about ``max_wait_ms``
-plus one fsync (default 50 ms) while the disk works. ``queue_depth()`` counts exactly these
+plus one fsync (default 50 ms) while the disk works (SQLite commits without an fsync,
+``synchronous=NORMAL``: a power loss, not a process kill, can also take back its last commits;
+``app/db/engine.py``). ``queue_depth()`` counts exactly these
 entries. ``stop()`` (graceful shutdown, SIGTERM) drains the queue to the database or, failing
 that within ``stop_timeout``, to the spool; what neither takes is counted in ``lost``. When
 the database is up, ``stop()`` also replays the spool once more (entries the guard spooled
@@ -61,6 +63,7 @@ from sqlalchemy.orm import Session
 from app.audit import repo as audit_repo
 from app.audit.entry import AuditEntry
 from app.audit.spool import Spool
+from app.db.engine import READ_ONLY
 
 log = logging.getLogger("vcf_cds.audit")
 
@@ -337,8 +340,22 @@ class AuditRecorder:
         with self._session_factory() as session, session.begin():
             audit_repo.add_entries(session, entries)
 
+    def _unstored(self, entries: list[AuditEntry]) -> list[AuditEntry]:
+        """The entries whose consult id is not stored yet, read without the write lock. Most
+        spooled entries were spooled by the guard while the writer's commit was slow, and
+        that commit then stored them: their replay needs no write transaction (which on
+        SQLite would queue for the lock behind every other worker's writer)."""
+        with self._session_factory() as session:
+            session.connection(execution_options=READ_ONLY)
+            stored = audit_repo.stored_consult_ids(session, [e.consult_id for e in entries])
+        return [e for e in entries if e.consult_id not in stored]
+
     def _commit_isolating(self, entries: list[AuditEntry]) -> None:
-        """Replay commit: an entry the database refuses for good goes to ``rejected/``."""
+        """Replay commit: an entry the database refuses for good goes to ``rejected/``;
+        entries already stored are skipped without a write transaction."""
+        entries = self._unstored(entries)
+        if not entries:
+            return
         try:
             self._commit(entries)
             return
@@ -367,6 +384,7 @@ class AuditRecorder:
             return
         try:
             with self._session_factory() as session:
+                session.connection(execution_options=READ_ONLY)
                 session.execute(text("SELECT 1"))
             spool.seal()
             done = spool.replay(self._commit_isolating, self._batch_size)

@@ -39,6 +39,14 @@ def add_entries(session: Session, entries: Sequence[AuditEntry]) -> list[str]:
     return [e.consult_id for e in unique if e.consult_id in inserted]
 
 
+def stored_consult_ids(session: Session, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` are stored already (one query)."""
+    if not ids:
+        return set()
+    stmt = select(AuditRecord.consult_id).where(AuditRecord.consult_id.in_(set(ids)))
+    return set(session.scalars(stmt))
+
+
 def get_record(session: Session, consult_id: str) -> AuditRecord | None:
     """The record of one consult, or None."""
     return session.scalars(

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from app.db.migrate import upgrade
-from app.serve import ServeConfigError, ServeOptions, main, options
+from app.serve import APP, ServeConfigError, ServeOptions, WorkerConfig, main, options
 from tests.scaleout.cluster import ROOT, START_TIMEOUT, wait_for
 from tests.support.postgres import free_port
 
@@ -37,6 +37,24 @@ def test_command_line_wins() -> None:
     assert options([], env) == ServeOptions("0.0.0.0", 9000, 2, 20)
 
 
+def test_switch_interval_from_the_environment() -> None:
+    assert options([], {}).switch_interval_ms == 5.0
+    assert options([], {"VCF_CDS_SWITCH_INTERVAL_MS": "1.5"}).switch_interval_ms == 1.5
+
+
+def test_worker_config_sets_the_switch_interval_in_each_process() -> None:
+    """uvicorn calls ``configure_logging`` first in every worker it spawns (and once here)."""
+    before = sys.getswitchinterval()
+    try:
+        config = WorkerConfig(APP, switch_interval_ms=2.0, log_config=None)
+        assert sys.getswitchinterval() == pytest.approx(0.002)
+        sys.setswitchinterval(before)
+        config.configure_logging()  # what a spawned worker runs first
+        assert sys.getswitchinterval() == pytest.approx(0.002)
+    finally:
+        sys.setswitchinterval(before)
+
+
 @pytest.mark.parametrize(
     ("argv", "env", "named"),
     [
@@ -44,6 +62,8 @@ def test_command_line_wins() -> None:
         ([], {"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY"),
         ([], {"VCF_CDS_PORT": "70000"}, "VCF_CDS_PORT"),
         ([], {"VCF_CDS_GRACEFUL_TIMEOUT": "-1"}, "VCF_CDS_GRACEFUL_TIMEOUT"),
+        ([], {"VCF_CDS_SWITCH_INTERVAL_MS": "fast"}, "VCF_CDS_SWITCH_INTERVAL_MS"),
+        ([], {"VCF_CDS_SWITCH_INTERVAL_MS": "0"}, "VCF_CDS_SWITCH_INTERVAL_MS"),
         (["--workers", "0"], {}, "--workers"),
     ],
 )
