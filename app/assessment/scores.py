@@ -212,7 +212,9 @@ def vbq_score(idx: FindingIndex, k: Knowledge) -> VbqScore | VbqNotComputed | No
         levels_used=r.levels_used,
         csf_level=csf_level,
         field_strength_t=r.field_strength_t,
-        note="VBQ > 3 predicted a new VCF in patients with spinal metastasis (seed 002).",
+        note=(
+            f"VBQ > {r.cutoff:g} predicted a new VCF in patients with spinal metastasis (seed 002)."
+        ),
         sources=sources,
     )
 

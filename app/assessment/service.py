@@ -125,7 +125,7 @@ def assess(
     )
     considerations: tuple[Consideration, ...] = ()
     if state.etiology == "pathological" or 9 in matches["treatment"].possible:
-        considerations = tuple(assess_considerations(factors, k.considerations))
+        considerations = tuple(assess_considerations(factors, k.considerations, k.sins))
 
     orders = tuple(rate_order(o, matches, state.vcf_present, k) for o in pf.orders)
 

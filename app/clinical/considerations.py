@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from app.clinical.tristate import Tri, tri_all, tri_any, tri_compare, tri_not
-from app.knowledge.schema import ConsiderationsKnowledge
+from app.knowledge.schema import ConsiderationsKnowledge, SinsKnowledge
 
 Met = Literal["met", "not_met", "unknown"]
 
@@ -72,9 +72,18 @@ def _sins_is(f: PatientFactors, wanted: set[str]) -> Tri:
     return None
 
 
-def assess_considerations(f: PatientFactors, k: ConsiderationsKnowledge) -> list[Consideration]:
-    """Each Variant 9 criterion as met / not met / unknown, and each consideration overall."""
+def _sins_bands(sins: SinsKnowledge) -> dict[str, str]:
+    """SINS category -> its score band as published ('stable' -> 'SINS 0-6', sins.json)."""
+    return {c.id: f"SINS {c.range[0]}-{c.range[1]}" for c in sins.categories}
+
+
+def assess_considerations(
+    f: PatientFactors, k: ConsiderationsKnowledge, sins: SinsKnowledge
+) -> list[Consideration]:
+    """Each Variant 9 criterion as met / not met / unknown, and each consideration overall
+    (the SINS bands in the labels are those of ``sins``)."""
     a, rt, ds = k.ablation, k.short_course_rt, k.decompressive_surgery
+    band = _sins_bands(sins)
     visceral: Tri = (
         None if f.visceral_metastases is None else f.visceral_metastases in a.visceral_metastases_ok
     )
@@ -103,7 +112,12 @@ def assess_considerations(f: PatientFactors, k: ConsiderationsKnowledge) -> list
             tri_not(f.cord_compression),
             "escc-grade",
         ),
-        _crit("stable-vcf", "Stable pathological VCF (SINS 0-6)", _sins_is(f, {"stable"}), "sins"),
+        _crit(
+            "stable-vcf",
+            f"Stable pathological VCF ({band['stable']})",
+            _sins_is(f, {"stable"}),
+            "sins",
+        ),
     ]
     radiosensitive: Tri = (
         None if f.tumor_histology is None else f.tumor_histology in rt.radiosensitive_histologies
@@ -157,7 +171,7 @@ def assess_considerations(f: PatientFactors, k: ConsiderationsKnowledge) -> list
     ]
     unstable = _sins_is(f, {"unstable"})
     surgery = [
-        _crit("sins-unstable", "Frank instability (SINS 13-18)", unstable, "sins"),
+        _crit("sins-unstable", f"Frank instability ({band['unstable']})", unstable, "sins"),
         _crit(
             "neurologic-deficit",
             "Neurologic deficit",
@@ -168,7 +182,7 @@ def assess_considerations(f: PatientFactors, k: ConsiderationsKnowledge) -> list
     consult = [
         _crit(
             "sins-potentially-unstable",
-            "Potentially unstable (SINS 7-12)",
+            f"Potentially unstable ({band['potentially_unstable']})",
             _sins_is(f, {"potentially_unstable"}),
             "sins",
         ),
@@ -204,7 +218,7 @@ def assess_considerations(f: PatientFactors, k: ConsiderationsKnowledge) -> list
         ),
         _consideration(
             "surgical-consultation",
-            "Surgical consultation (SINS 7-12)",
+            f"Surgical consultation ({band['potentially_unstable']})",
             _sins_is(f, {"potentially_unstable"}),
             consult,
             k.surgery.source,

@@ -1,5 +1,6 @@
-"""The card phrases the card families need from ``card_policy.json`` (``phrases``,
-``table_headers``), each with the placeholders its template must use. ``CardPolicy`` checks
+"""The card phrases the card families (and the SMART view, app/smart/view.py) need from
+``card_policy.json`` (``phrases``, ``table_headers``), each with the placeholders its template
+must use. ``CardPolicy`` checks
 the data against this at start-up, so a missing phrase, an unknown placeholder or a dropped one
 stops loading instead of failing (or saying less) in a card."""
 
@@ -103,6 +104,16 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "treatment-in-details": ("head",),
     "summary-link-variant": ("variant",),
     "summary-link": (),
+    # the SMART workspace view (app/smart/view.py)
+    "smart-question-heading": ("question", "variants"),
+    "smart-citation": ("reference", "where"),
+    "smart-mri-malignant": ("cutoff",),
+    "smart-mri-osteoporotic": ("cutoff",),
+    "smart-mri-indeterminate": ("cutoff",),
+    "smart-sins-between": ("high", "low"),
+    "smart-headline-variant": ("question", "variant"),
+    "smart-headline-possible": ("question", "variants"),
+    "smart-headline-none": (),
 }
 CARD_PHRASES: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in _PHRASES.items()}
 

@@ -587,13 +587,18 @@ class CardPolicy(Strict):
         for group in (
             "sins-category", "mri-classification", "etiology", "consideration-status",
             "tristate", "cord-compression", "favours", "question", "not-rated", "escc-class",
-            "vbq-risk",
+            "vbq-risk", "smart-question", "smart-citation-topic",
         ):  # fmt: skip
             if group not in self.labels:
                 raise ValueError(f"labels.{group} is missing")
         for key in ("fluid-cleft", "contrast-enhancement", "work-up", "ratios"):
             if key not in self.notes:
                 raise ValueError(f"notes.{key} is missing")
+        if set(self.labels["smart-question"]) != {"imaging", "treatment"}:
+            raise ValueError("labels.smart-question needs exactly imaging and treatment")
+        unknown = sorted(set(self.labels["smart-citation-topic"]) - set(self.citations))
+        if unknown:
+            raise ValueError(f"labels.smart-citation-topic.{unknown[0]} is not a citation")
         check_phrases(self.phrases)
         check_tables(self.table_headers)
         return self

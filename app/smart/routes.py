@@ -281,7 +281,7 @@ def _assess(
         sins=view.sins_view(a, knowledge),
         mriScores=view.mri_view(a, knowledge),
         redFlags=view.red_flags_view(a, knowledge),
-        questions=view.questions_view(a, qs, by_id),
+        questions=view.questions_view(a, knowledge, qs, by_id),
         writeBack=WriteBack(
             observations=observations,
             questionnaireResponse=(
@@ -289,8 +289,8 @@ def _assess(
             ),
         ),
         notices=view.notices(issues),
-        citations=view.CITATIONS,
-        acrNotice=view.ACR_NOTICE,
+        citations=view.citations(knowledge),
+        acrNotice=view.acr_notice(knowledge),
     )
 
 

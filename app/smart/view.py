@@ -32,43 +32,56 @@ from app.smart.models import (
 )
 from app.smart.questions import ENTERED, AnswerValue, QuestionSet
 
-ACR_NOTICE = (
-    "ACR Appropriateness Criteria content: American College of Radiology, ACR Appropriateness "
-    "Criteria, Management of Vertebral Compression Fractures. Production use requires a licence "
-    "from the ACR."
-)
-CITATIONS = [
-    Citation(
-        topic="Imaging and treatment appropriateness",
-        text="American College of Radiology. ACR Appropriateness Criteria: Management of "
-        "Vertebral Compression Fractures (variants 1-9; red flags, Appendix 1).",
-    ),
-    Citation(
-        topic="Spinal Instability Neoplastic Score (SINS)",
-        text="Montoya-Bordón J, et al. Imaging diagnosis of vertebral metastasis. Spinal "
-        "monograph, 2023 (Table 3).",
-    ),
-    Citation(
-        topic="MRI malignancy score",
-        text="Sahib HH, Kadhim MA. Magnetic resonance imaging based scoring system to "
-        "differentiate solitary osteoporotic from malignant vertebral compression fractures "
-        "(68 patients; cutoff 4).",
-    ),
-]
-HEADINGS = {
-    "imaging": "Next imaging study (ACR variants 1-4)",
-    "treatment": "Initial treatment (ACR variants 5-9)",
+_MRI_PHRASES = {
+    "suggests_malignant": "smart-mri-malignant",
+    "suggests_osteoporotic": "smart-mri-osteoporotic",
+    "indeterminate": "smart-mri-indeterminate",
 }
-SINS_CATEGORIES = {
-    "stable": "stable",
-    "potentially_unstable": "potentially unstable",
-    "unstable": "unstable",
-}
-MRI_CLASSES = {
-    "suggests_malignant": "suggests a malignant fracture (score 4 or more)",
-    "suggests_osteoporotic": "suggests an osteoporotic fracture (score below 4)",
-    "indeterminate": "cannot be decided yet: unknown signs span the cutoff of 4",
-}
+
+
+def citations(k: Knowledge) -> list[Citation]:
+    """The sources the workspace names, as printed in ``publications.json``: one per topic of
+    the ``smart-citation-topic`` labels, each with where in the source (the card citations)."""
+    cp = k.card_policy
+    out = []
+    for key, topic in cp.labels["smart-citation-topic"].items():
+        cite = cp.citations[key]
+        reference = k.publications.reference(cite.publication)
+        out.append(
+            Citation(
+                topic=topic, text=cp.phrase("smart-citation", reference=reference, where=cite.where)
+            )
+        )
+    return out
+
+
+def acr_notice(k: Knowledge) -> str:
+    """The ACR licence notice, the same text the cards and explanation pages show."""
+    return k.card_policy.acr_notice
+
+
+def _question(k: Knowledge, question: str) -> str:
+    """'Next imaging study'."""
+    return k.card_policy.labels["smart-question"][question]
+
+
+def _id_ranges(ids: Iterable[int]) -> str:
+    """[1, 2, 3, 4] -> '1-4'; [1, 3] -> '1, 3'."""
+    runs: list[list[int]] = []
+    for i in sorted(ids):
+        if runs and i == runs[-1][-1] + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
+
+
+def heading(k: Knowledge, question: str) -> str:
+    """'Next imaging study (ACR variants 1-4)': the variant numbers from the ACR tables."""
+    ids = [v.id for v in k.acr.variants if v.question == question]
+    return k.card_policy.phrase(
+        "smart-question-heading", question=_question(k, question), variants=_id_ranges(ids)
+    )
 
 
 #: The clinical-state input values by name (true/false/null, or the etiology) that the variant
@@ -262,7 +275,7 @@ def variants_view(a: Assessment, k: Knowledge, qs: QuestionSet) -> list[Question
         out.append(
             QuestionVariants(
                 question=question,
-                heading=HEADINGS[question],
+                heading=heading(k, question),
                 variants=views,
                 missing=[qs.input_label(n) for n in m.missing],
             )
@@ -358,14 +371,19 @@ def _range(lo: object, hi: object, total: object) -> str:
 
 def sins_view(a: Assessment, k: Knowledge) -> list[SinsView]:
     sins = a.scores.sins
+    cp = k.card_policy
     out = []
     for s in sins.levels:
         comps = [_component(c.id, c.label, s.points.get(c.id), c.points) for c in k.sins.components]
         if s.category:
-            category = SINS_CATEGORIES.get(s.category, s.category)
+            category = cp.label("sins-category", s.category)
         else:
-            possible = [SINS_CATEGORIES.get(c, c) for c in s.possible_categories]
-            category = "between " + " and ".join([possible[0], possible[-1]]) if possible else ""
+            possible = [cp.label("sins-category", c) for c in s.possible_categories]
+            category = (
+                cp.phrase("smart-sins-between", low=possible[0], high=possible[-1])
+                if possible
+                else ""
+            )
         out.append(
             SinsView(
                 level=s.level,
@@ -378,6 +396,12 @@ def sins_view(a: Assessment, k: Knowledge) -> list[SinsView]:
     return out
 
 
+def _mri_words(k: Knowledge, classification: str) -> str:
+    """'suggests a malignant fracture (score 4 or more)': the cutoff from the score's data."""
+    key = _MRI_PHRASES.get(classification)
+    return k.card_policy.phrase(key, cutoff=k.mri_score.cutoff) if key else classification
+
+
 def mri_view(a: Assessment, k: Knowledge) -> list[MriScoreView]:
     out = []
     for m in a.scores.mri_malignancy:
@@ -386,7 +410,7 @@ def mri_view(a: Assessment, k: Knowledge) -> list[MriScoreView]:
             MriScoreView(
                 level=m.level,
                 range=_range(m.min, m.max, m.total),
-                classification=MRI_CLASSES.get(m.classification, m.classification),
+                classification=_mri_words(k, m.classification),
                 components=comps,
             )
         )
@@ -405,14 +429,14 @@ def red_flags_view(a: Assessment, k: Knowledge) -> list[RedFlagView]:
 
 
 def questions_view(
-    a: Assessment, qs: QuestionSet, answers: Mapping[str, AnswerValue]
+    a: Assessment, k: Knowledge, qs: QuestionSet, answers: Mapping[str, AnswerValue]
 ) -> list[QuestionView]:
     """The form: every input that would decide a variant or an order's rating, plus the
     questions already answered (so an answer can be changed)."""
     deciding: dict[str, list[str]] = {}
     for question in ("imaging", "treatment"):
         for name in a.matches[question].missing:
-            deciding.setdefault(name, []).append(HEADINGS[question].split(" (")[0].lower())
+            deciding.setdefault(name, []).append(_question(k, question).lower())
     for o in a.orders:
         for name in o.missing:
             deciding.setdefault(name, []).append("the rating of the order")
@@ -461,14 +485,21 @@ def notices(issues: Sequence[InputIssue]) -> list[str]:
 
 
 def headline(a: Assessment, k: Knowledge) -> str:
+    cp = k.card_policy
     parts = []
     for question in ("imaging", "treatment"):
         m = a.matches[question]
         if m.primary is not None:
-            variant = k.variant(m.primary)
-            assert variant is not None
-            parts.append(f"{HEADINGS[question].split(' (')[0]}: ACR variant {m.primary}")
+            parts.append(
+                cp.phrase(
+                    "smart-headline-variant", question=_question(k, question), variant=m.primary
+                )
+            )
         elif m.possible:
             shown = ", ".join(str(n) for n in m.possible)
-            parts.append(f"{HEADINGS[question].split(' (')[0]}: possible variants {shown}")
-    return "; ".join(parts) or "No ACR scenario for vertebral compression fracture matches"
+            parts.append(
+                cp.phrase(
+                    "smart-headline-possible", question=_question(k, question), variants=shown
+                )
+            )
+    return "; ".join(parts) or cp.phrase("smart-headline-none")

@@ -92,7 +92,9 @@ def test_cauda_equina(knowledge: Knowledge) -> None:
 
 
 def _by_id(f: PatientFactors, knowledge: Knowledge) -> dict[str, str]:
-    return {c.id: c.status for c in assess_considerations(f, knowledge.considerations)}
+    return {
+        c.id: c.status for c in assess_considerations(f, knowledge.considerations, knowledge.sins)
+    }
 
 
 def test_ablation_candidate_all_criteria_met(knowledge: Knowledge) -> None:
@@ -167,3 +169,22 @@ def test_surgery_and_consultation_from_sins(knowledge: Knowledge) -> None:
     got = _by_id(PatientFactors(sins_possible=("stable", "potentially_unstable")), knowledge)
     assert got["surgical-consultation"] == "unknown"
     assert got["medical-management"] == "met"  # always offered (seed 003)
+
+
+def test_consideration_labels_state_the_sins_bands_of_the_knowledge(knowledge: Knowledge) -> None:
+    """The SINS bands in the labels are sins.json's (Montoya-Bordón et al. 2023, Table 3), not
+    typed again: a changed band changes the label."""
+    cs = assess_considerations(PatientFactors(), knowledge.considerations, knowledge.sins)
+    labels = {c.id: c.label for c in cs}
+    labels |= {cr.id: cr.label for c in cs for cr in c.criteria}
+    assert labels["surgical-consultation"] == "Surgical consultation (SINS 7-12)"
+    assert labels["stable-vcf"] == "Stable pathological VCF (SINS 0-6)"
+    assert labels["sins-unstable"] == "Frank instability (SINS 13-18)"
+    bands = [
+        c.model_copy(update={"range": (c.range[0], 19)}) if c.id == "unstable" else c
+        for c in knowledge.sins.categories
+    ]
+    sins = knowledge.sins.model_copy(update={"categories": bands})
+    cs = assess_considerations(PatientFactors(), knowledge.considerations, sins)
+    crit = {cr.id: cr.label for c in cs for cr in c.criteria}
+    assert crit["sins-unstable"] == "Frank instability (SINS 13-19)"

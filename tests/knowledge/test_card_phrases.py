@@ -16,6 +16,7 @@ from app.knowledge.loader import DATA_DIR, KnowledgeError, load_knowledge
 from app.knowledge.phrases import CARD_PHRASES, CARD_TABLES, placeholders
 
 CARDS = Path(__file__).resolve().parents[2] / "app" / "cards"
+SMART_VIEW = CARDS.parent / "smart" / "view.py"
 
 
 @pytest.fixture
@@ -90,8 +91,9 @@ def test_packaged_phrases_fill_in() -> None:
 
 
 def test_every_phrase_is_used_by_the_card_code() -> None:
-    """No phrase is kept in the data that no card says (count phrases by their stem)."""
-    code = "\n".join(p.read_text() for p in CARDS.glob("*.py"))
+    """No phrase is kept in the data that no card (or the SMART view) says (count phrases by
+    their stem)."""
+    code = "\n".join(p.read_text() for p in [*CARDS.glob("*.py"), SMART_VIEW])
     for key in CARD_PHRASES:
         stem = key.removesuffix("-one") if key.endswith("-count-one") else key
         assert f'"{stem}"' in code or f"'{stem}'" in code, key

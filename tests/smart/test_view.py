@@ -93,8 +93,8 @@ def test_clinician_text_has_no_ids_policy_keys_or_document_names(knowledge: Know
         "sins": view.sins_view(a, knowledge),
         "mri": view.mri_view(a, knowledge),
         "flags": view.red_flags_view(a, knowledge),
-        "questions": view.questions_view(a, qs, {}),
-        "citations": view.CITATIONS,
+        "questions": view.questions_view(a, knowledge, qs, {}),
+        "citations": view.citations(knowledge),
     }
     text = [
         s
