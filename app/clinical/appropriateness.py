@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.knowledge.per_object import PerObject
 from app.knowledge.schema import Knowledge
 
 USUALLY_APPROPRIATE = "Usually Appropriate"
@@ -28,22 +29,21 @@ class Rating:
     reason: str | None  # why not rated
 
 
-_MAX_KNOWLEDGE = 4  # knowledge objects with a memo
 _MAX_RATINGS = 1024  # (procedure, variant) pairs per knowledge object; emptied when full
-_RATINGS: dict[int, tuple[Knowledge, dict[tuple[str, int], Rating]]] = {}
+
+
+def _new_memo(_knowledge: Knowledge) -> dict[tuple[str, int], Rating]:
+    return {}
+
+
+_ratings = PerObject(_new_memo)  # one memo per knowledge object
 
 
 def rate(procedure: str, variant_id: int, knowledge: Knowledge) -> Rating:
     """``_rate`` remembered per knowledge object (frozen; a Rating is immutable): at most
-    ``_MAX_KNOWLEDGE`` objects and ``_MAX_RATINGS`` pairs each (the ACR tables have a few
+    4 objects (``PerObject``) and ``_MAX_RATINGS`` pairs each (the ACR tables have a few
     hundred). Errors are not remembered."""
-    found = _RATINGS.get(id(knowledge))
-    if found is None or found[0] is not knowledge:
-        if len(_RATINGS) >= _MAX_KNOWLEDGE:  # clear, not evict: safe across threads
-            _RATINGS.clear()
-        found = (knowledge, {})
-        _RATINGS[id(knowledge)] = found
-    memo = found[1]
+    memo = _ratings(knowledge)
     rating = memo.get((procedure, variant_id))
     if rating is None:
         rating = _rate(procedure, variant_id, knowledge)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.knowledge.per_object import PerObject
 from app.knowledge.schema import Anatomy
 
 
@@ -9,24 +10,15 @@ class LevelError(ValueError):
     """A label that is not a vertebral level the service accepts (e.g. L6, T13, coccyx)."""
 
 
-_MAX_ANATOMIES = 4
-_POSITIONS: dict[int, tuple[Anatomy, dict[str, int]]] = {}
-
-
-def _positions(anatomy: Anatomy) -> dict[str, int]:
-    """``level -> position`` of ``anatomy.levels()``, built once per anatomy object (which is
-    frozen; ``levels()`` builds its list anew on each call). At most ``_MAX_ANATOMIES``
-    objects kept."""
-    found = _POSITIONS.get(id(anatomy))
-    if found is not None and found[0] is anatomy:
-        return found[1]
+def _make_positions(anatomy: Anatomy) -> dict[str, int]:
+    """``level -> position`` of ``anatomy.levels()`` (which builds its list anew on each call)."""
     positions: dict[str, int] = {}
     for i, level in enumerate(anatomy.levels()):
         positions.setdefault(level, i)  # the first, as list.index gives it
-    if len(_POSITIONS) >= _MAX_ANATOMIES:  # clear, not evict: safe across threads
-        _POSITIONS.clear()
-    _POSITIONS[id(anatomy)] = (anatomy, positions)
     return positions
+
+
+_positions = PerObject(_make_positions)  # per (frozen) anatomy object
 
 
 def normalize_level(label: str, anatomy: Anatomy) -> str:

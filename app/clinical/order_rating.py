@@ -16,6 +16,7 @@ from typing import Literal
 from app.clinical.appropriateness import Rating, rate
 from app.clinical.findings import DraftOrder
 from app.clinical.variants import MatchResult, Question
+from app.knowledge.per_object import PerObject
 from app.knowledge.schema import Knowledge
 
 PamaRating = Literal["appropriate", "not-appropriate", "no-criteria-apply"]
@@ -39,19 +40,19 @@ class OrderRating:
     pama: PamaRating | None  # None: do not attach a rating (information insufficient)
 
 
-_KINDS: dict[int, tuple[Knowledge, dict[str, str]]] = {}  # at most 4 knowledge objects
+def _make_kinds(k: Knowledge) -> dict[str, str]:
+    """procedure -> kind (the first listing of each procedure)."""
+    kinds: dict[str, str] = {}
+    for p in k.acr.procedures:
+        kinds.setdefault(p.name, p.kind)
+    return kinds
+
+
+_kinds = PerObject(_make_kinds)  # once per (frozen) knowledge object
 
 
 def _question(procedure: str, k: Knowledge) -> Question:
-    found = _KINDS.get(id(k))
-    if found is None or found[0] is not k:  # procedure -> kind, once per (frozen) knowledge
-        kinds: dict[str, str] = {}
-        for p in k.acr.procedures:
-            kinds.setdefault(p.name, p.kind)
-        if len(_KINDS) >= 4:  # clear, not evict: safe across threads
-            _KINDS.clear()
-        found = _KINDS[id(k)] = (k, kinds)
-    kind = found[1].get(procedure)
+    kind = _kinds(k).get(procedure)
     if kind is None:
         raise StopIteration  # what the scan over the procedures raised
     return "treatment" if kind == "treatment" else "imaging"

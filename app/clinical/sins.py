@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from app.clinical.levels import normalize_level
 from app.clinical.scoring import AdditiveScore, score_components
+from app.knowledge.per_object import PerObject
 from app.knowledge.schema import Knowledge, SinsKnowledge
 
 
@@ -49,15 +50,8 @@ class _Bands:
     action: dict[str, str]  # category id -> action (first category with that id)
 
 
-_MAX_KNOWLEDGE = 4
-_BANDS: dict[int, _Bands] = {}
-
-
-def _bands(sins: SinsKnowledge) -> _Bands:
-    """The lookups of one SINS knowledge object; at most ``_MAX_KNOWLEDGE`` kept."""
-    found = _BANDS.get(id(sins))
-    if found is not None and found.sins is sins:
-        return found
+def _make_bands(sins: SinsKnowledge) -> _Bands:
+    """The lookups of one SINS knowledge object."""
     location: dict[str, str] = {}
     for cls, levels in sins.location_classes.items():
         for level in levels:
@@ -71,11 +65,10 @@ def _bands(sins: SinsKnowledge) -> _Bands:
     for i, cat in enumerate(sins.categories):
         order.setdefault(cat.id, i)
         action.setdefault(cat.id, cat.action)
-    made = _Bands(sins, location, category, order, action)
-    if len(_BANDS) >= _MAX_KNOWLEDGE:  # clear, not evict: safe across threads
-        _BANDS.clear()
-    _BANDS[id(sins)] = made
-    return made
+    return _Bands(sins, location, category, order, action)
+
+
+_bands = PerObject(_make_bands)  # per SINS knowledge object
 
 
 def location_class(level: str, sins: SinsKnowledge) -> str:

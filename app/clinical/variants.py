@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from app.clinical.state import STATE_FIELDS, ClinicalState, StateValue
+from app.knowledge.per_object import PerObject
 from app.knowledge.schema import Condition, Knowledge, Variant
 
 Status = Literal["matched", "possible", "not_matched"]
@@ -76,7 +77,6 @@ def variant_status(variant: Variant, state: ClinicalState) -> VariantStatus:
 # --- per-knowledge decision tables (the hot path of ``match``) --------------------------------
 
 _ETIOLOGIES = frozenset({"osteoporotic", "pathological", "unknown"})
-_MAX_KNOWLEDGE = 4  # knowledge objects with tables kept (one per version in practice)
 
 
 @dataclass(frozen=True)
@@ -111,33 +111,26 @@ class _Tables:
     precedence: dict[Question, tuple[int, ...]]  # policies <question>_precedence
 
 
-_TABLES: dict[int, _Tables] = {}
-
-
-def _tables(knowledge: Knowledge) -> _Tables:
+def _make_tables(knowledge: Knowledge) -> _Tables:
     """The decision tables of one knowledge object (frozen, so they never go stale).
 
-    Cache bounds: at most ``_MAX_KNOWLEDGE`` knowledge objects (all dropped when full); per
+    Cache bounds: at most 4 knowledge objects (``PerObject``); per
     variant at most 3 ** (inputs its condition reads) statuses - true/false/unknown per
     input, the three etiologies - and only states whose values are in those domains are
     stored. The status for a key is exactly ``variant_status`` of any state with those input
     values (the condition reads nothing else)."""
-    found = _TABLES.get(id(knowledge))
-    if found is not None and found.knowledge is knowledge:
-        return found
     rules: dict[str, list[_Rule]] = {}
     for v in knowledge.acr.variants:
         rule = _Rule(v, tuple(v.condition.inputs()), {})
         rules.setdefault(v.question, []).append(rule)
-    made = _Tables(
+    return _Tables(
         knowledge,
         {q: tuple(r) for q, r in rules.items()},
         {q: tuple(knowledge.policies.precedence(q)) for q in ("imaging", "treatment")},
     )
-    if len(_TABLES) >= _MAX_KNOWLEDGE:  # clear, not evict: safe across threads
-        _TABLES.clear()
-    _TABLES[id(knowledge)] = made
-    return made
+
+
+_tables = PerObject(_make_tables)
 
 
 def _decides(name: str, outcomes: list[tuple[Assignment, bool]]) -> bool:

@@ -30,6 +30,7 @@ from app.fhir.observations import Candidate
 from app.fhir.raw import codings, obj, parse_datetime
 from app.fhir.sites import body_site
 from app.json_types import JsonObject
+from app.knowledge.per_object import PerObject
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 PRESENT_STATUSES = frozenset({"active", "recurrence", "relapse"})
@@ -56,20 +57,15 @@ def _keys(concept: object) -> list[tuple[str, str]]:
     return out
 
 
-_CODES: dict[int, tuple[CodeIndex, frozenset[str]]] = {}  # id(index) -> (index, its codes)
-
-
-def _codes_of(idx: CodeIndex) -> frozenset[str]:
+def _make_codes(idx: CodeIndex) -> frozenset[str]:
     """Every code of ``present_if_no_value`` as written and in compact ICD form (no dot,
     upper case): a Condition none of whose raw codes is among them cannot match."""
-    cached = _CODES.get(id(idx))
-    if cached is None or cached[0] is not idx:
-        codes = {code for _, code in idx.present_if_no_value}
-        codes |= {code.replace(".", "").upper() for code in codes}
-        cached = (idx, frozenset(codes))
-        _CODES.clear()
-        _CODES[id(idx)] = cached
-    return cached[1]
+    codes = {code for _, code in idx.present_if_no_value}
+    codes |= {code.replace(".", "").upper() for code in codes}
+    return frozenset(codes)
+
+
+_codes_of = PerObject(_make_codes, limit=1)  # the current code index only
 
 
 def _may_match(concept: object, codes: frozenset[str]) -> bool:
