@@ -19,3 +19,32 @@ apt_install() {
   fi
   rm -f "$log"
 }
+
+# apt_binary "PACKAGE..." CANDIDATE...: print the first CANDIDATE that is executable (an absolute
+# path, or a command name looked up on PATH); when none is, install the packages and look again.
+apt_binary() {
+  local packages=$1 exe
+  shift
+  exe=$(_first_executable "$@")
+  if [ -z "$exe" ]; then
+    # shellcheck disable=SC2086  # the package list is meant to split
+    apt_install $packages || return 1
+    exe=$(_first_executable "$@")
+    [ -n "$exe" ] || { echo "error: $packages installed but no binary found" >&2; return 1; }
+  fi
+  echo "$exe"
+}
+
+_first_executable() {
+  local candidate exe
+  for candidate in "$@"; do
+    case $candidate in
+      /*) exe=$candidate ;;
+      *) exe=$(command -v "$candidate" 2>/dev/null || true) ;;
+    esac
+    if [ -n "$exe" ] && [ -x "$exe" ]; then
+      echo "$exe"
+      return
+    fi
+  done
+}
