@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.knowledge.per_object import PerObject
+from app.knowledge.per_object import BoundedMemo, PerObject
 from app.knowledge.schema import Knowledge
 
 USUALLY_APPROPRIATE = "Usually Appropriate"
@@ -32,8 +32,8 @@ class Rating:
 _MAX_RATINGS = 1024  # (procedure, variant) pairs per knowledge object; emptied when full
 
 
-def _new_memo(_knowledge: Knowledge) -> dict[tuple[str, int], Rating]:
-    return {}
+def _new_memo(_knowledge: Knowledge) -> BoundedMemo[tuple[str, int], Rating]:
+    return BoundedMemo(_MAX_RATINGS)
 
 
 _ratings = PerObject(_new_memo)  # one memo per knowledge object
@@ -46,10 +46,7 @@ def rate(procedure: str, variant_id: int, knowledge: Knowledge) -> Rating:
     memo = _ratings(knowledge)
     rating = memo.get((procedure, variant_id))
     if rating is None:
-        rating = _rate(procedure, variant_id, knowledge)
-        if len(memo) >= _MAX_RATINGS:
-            memo.clear()
-        memo[(procedure, variant_id)] = rating
+        rating = memo.put((procedure, variant_id), _rate(procedure, variant_id, knowledge))
     return rating
 
 

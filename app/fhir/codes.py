@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from app.fhir.raw import MAX_TOKEN
 from app.knowledge.coding import Coding
 from app.knowledge.loader import default_knowledge
+from app.knowledge.per_object import BoundedMemo
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -232,8 +233,8 @@ class ConditionCodes(_Strict):
         return index
 
     @cached_property
-    def _effects_memo(self) -> dict[tuple[str, str], frozenset[Effect]]:
-        return {}
+    def _effects_memo(self) -> BoundedMemo[tuple[str, str], frozenset[Effect]]:
+        return BoundedMemo(EFFECTS_MEMO_MAX)
 
     def effects(self, family: str, code: str) -> set[Effect]:
         """Effects of every rule of ``family`` that matches the normalised ``code`` (the rules
@@ -244,10 +245,7 @@ class ConditionCodes(_Strict):
         memo = self._effects_memo
         found = memo.get((family, code))
         if found is None:
-            found = frozenset(self._match_rules(family, code))
-            if len(memo) >= EFFECTS_MEMO_MAX:
-                memo.clear()
-            memo[(family, code)] = found
+            found = memo.put((family, code), frozenset(self._match_rules(family, code)))
         return set(found)
 
     def _match_rules(self, family: str, code: str) -> set[Effect]:

@@ -17,6 +17,7 @@ from app.fhir.codes import ConditionCodes, Effect, code_tables
 from app.fhir.raw import codings, obj, objs, parse_datetime, text
 from app.fhir.sites import parse_level
 from app.json_types import JsonObject
+from app.knowledge.per_object import BoundedMemo, PerObject
 
 IGNORED_VERIFICATION = frozenset({"entered-in-error", "refuted"})
 
@@ -40,7 +41,13 @@ def icd_form(code: str) -> str:
 
 
 _MEMO_MAX = 4096  # distinct (system, code) codings remembered by ``condition_effects``
-_memo: tuple[ConditionCodes | None, dict[tuple[str | None, str], frozenset[Effect]]] = (None, {})
+
+
+def _new_memo(_tables: ConditionCodes) -> BoundedMemo[tuple[str | None, str], frozenset[Effect]]:
+    return BoundedMemo(_MEMO_MAX)
+
+
+_memos = PerObject(_new_memo, limit=1)  # the current code tables only
 
 
 def _coding_effects(tables: ConditionCodes, system: str | None, code: str) -> frozenset[Effect]:
@@ -56,19 +63,13 @@ def condition_effects(concept: object) -> set[Effect]:
 
     Memo: the effects of each (system, code) seen, for the current code tables only (a new
     tables object starts a new memo), at most ``_MEMO_MAX`` codings (emptied when full)."""
-    global _memo
     tables = code_tables().conditions
-    if _memo[0] is not tables:
-        _memo = (tables, {})
-    memo = _memo[1]
+    memo = _memos(tables)
     effects: set[Effect] = set()
     for system, code, _ in codings(concept):
         found = memo.get((system, code))
         if found is None:
-            found = _coding_effects(tables, system, code)
-            if len(memo) >= _MEMO_MAX:
-                memo.clear()
-            memo[(system, code)] = found
+            found = memo.put((system, code), _coding_effects(tables, system, code))
         effects |= found
     return effects
 

@@ -37,3 +37,29 @@ class PerObject(Generic[T, V]):
             self._made.clear()
         self._made[id(obj)] = (obj, value)
         return value
+
+
+K = TypeVar("K")
+
+
+class BoundedMemo(Generic[K, V]):
+    """Values remembered by key, at most ``limit`` of them, all dropped when full (the same
+    lock-free rule as ``PerObject``). ``None`` is never stored: ``get`` returns it for a miss."""
+
+    __slots__ = ("_limit", "_values")
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        self._limit = limit
+        self._values: dict[K, V] = {}
+
+    def get(self, key: K) -> V | None:
+        return self._values.get(key)
+
+    def put(self, key: K, value: V) -> V:
+        """Remember ``value`` for ``key`` and return it."""
+        if len(self._values) >= self._limit:  # clear, not evict: safe across threads
+            self._values.clear()
+        self._values[key] = value
+        return value

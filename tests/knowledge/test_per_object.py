@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.knowledge.per_object import PerObject
+from app.knowledge.per_object import BoundedMemo, PerObject
 
 
 class Frozen:
@@ -53,3 +53,20 @@ def test_drops_everything_when_full() -> None:
 def test_limit_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         PerObject[Frozen, Frozen](lambda o: o, limit=0)
+
+
+def test_bounded_memo_misses_then_remembers() -> None:
+    memo: BoundedMemo[str, int] = BoundedMemo(limit=4)
+    assert memo.get("a") is None
+    assert memo.put("a", 1) == 1
+    assert memo.get("a") == 1
+
+
+def test_bounded_memo_drops_everything_when_full() -> None:
+    memo: BoundedMemo[str, int] = BoundedMemo(limit=2)
+    memo.put("a", 1)
+    memo.put("b", 2)
+    memo.put("c", 3)  # full: cleared first
+    assert (memo.get("a"), memo.get("b"), memo.get("c")) == (None, None, 3)
+    with pytest.raises(ValueError, match="at least 1"):
+        BoundedMemo[str, int](limit=0)
