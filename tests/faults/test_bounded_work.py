@@ -89,9 +89,10 @@ async def under_attack(
         stretches: list[float] = []
 
         async def heartbeat() -> None:
-            """The event loop's CPU time between two turns of this coroutine: code that runs
-            on the loop without yielding. Unlike wall-clock latency it does not grow when
-            the machine is busy, so it is the condition asserted (LOOP_CPU_BOUND_S)."""
+            """The event loop's CPU time between two turns of this coroutine: one to two
+            loop iterations, i.e. what every other task on the loop waits for in CPU. Unlike
+            wall-clock latency it does not grow with waits for a core, so it is the condition
+            asserted (LOOP_CPU_BOUND_S)."""
             while not done.is_set():
                 cpu = time.thread_time()
                 await asyncio.sleep(0.002)
@@ -285,10 +286,10 @@ def test_fetch_caps_and_encodings(tmp_path: Path) -> None:
         (b" " * (2 * MIB), {}, "more than 1048576 bytes"),  # declared length over the cap
     ]
 
-    async def fetch(base: str) -> tuple[Any, str | None]:
+    async def fetch(base: str, max_bytes: int = MIB) -> tuple[Any, str | None]:
         async with httpx.AsyncClient() as client:
             return await _fetch(
-                client, base, "Observation?patient=p1", {}, max_bytes=MIB, max_entries=10
+                client, base, "Observation?patient=p1", {}, max_bytes=max_bytes, max_entries=10
             )
 
     for body, headers, problem in cases:
@@ -299,6 +300,36 @@ def test_fetch_caps_and_encodings(tmp_path: Path) -> None:
         else:
             assert got is not None and problem in got, (headers, got)
             assert value is None
+
+
+def test_a_bomb_is_refused_by_its_ratio_before_the_size_cap(tmp_path: Path) -> None:
+    """Under an 8 MiB cap the ~1000x bomb is refused for its inflation ratio after ~1 MiB, so
+    it costs the event loop an eighth of the cap; a Bundle of 5,000 near-identical entries
+    (~106x, the most compressible honest answer measured) is read whole."""
+    from app.cds_hooks.prefetch import MAX_INFLATE_RATIO, _fetch
+
+    one = v1_observations()[0]
+    honest = {
+        "resourceType": "Bundle",
+        "entry": [{"resource": dict(one, id=f"o{i}")} for i in range(5000)],
+    }
+    raw = json.dumps(honest).encode()
+    honest_gz = gzip.compress(raw, 9)
+    assert len(raw) > 1024 * 1024 and 100 < len(raw) / len(honest_gz) < MAX_INFLATE_RATIO
+
+    async def fetch(base: str) -> tuple[Any, str | None]:
+        async with httpx.AsyncClient() as client:
+            return await _fetch(
+                client, base, "Observation?patient=p1", {}, max_bytes=8 * MIB, max_entries=5000
+            )
+
+    with serving(gzip_bomb(), {"Content-Encoding": "gzip"}, tmp_path) as base:
+        value, got = asyncio.run(fetch(base))
+    assert value is None and got is not None
+    assert f"inflates more than {MAX_INFLATE_RATIO} times" in got
+    with serving(honest_gz, {"Content-Encoding": "gzip"}, tmp_path) as base:
+        value, got = asyncio.run(fetch(base))
+    assert got is None and len(value["entry"]) == 5000
 
 
 def test_dropped_audit_entries_are_a_metric() -> None:
