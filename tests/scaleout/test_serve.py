@@ -106,14 +106,20 @@ def _socket_inodes(pid: int) -> set[str]:
     return inodes
 
 
-def _established_inodes(port: int) -> set[str]:
-    """Inodes of the server side of established TCP connections to ``port``."""
+def _inodes_in_state(port: int, state: str) -> set[str]:
+    """Inodes of the TCP sockets on local ``port`` in ``state`` (/proc/net/tcp: 01 established,
+    0A listening)."""
     inodes = set()
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         cols = line.split()
-        if int(cols[1].rsplit(":", 1)[1], 16) == port and cols[3] == "01":
+        if int(cols[1].rsplit(":", 1)[1], 16) == port and cols[3] == state:
             inodes.add(cols[9])
     return inodes
+
+
+def _established_inodes(port: int) -> set[str]:
+    """Inodes of the server side of established TCP connections to ``port``."""
+    return _inodes_in_state(port, "01")
 
 
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc")
@@ -149,7 +155,10 @@ def test_two_workers_share_connections_opened_together(tmp_path: Path) -> None:
 
         def both_workers_ready() -> bool:
             assert proc.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
-            if len(_children(proc.pid)) < 2:
+            listening = _inodes_in_state(port, "0A")
+            # each worker listens on a socket of its own once its server has started; a
+            # worker still starting would leave the whole burst to the other one
+            if sum(1 for pid in _children(proc.pid) if _socket_inodes(pid) & listening) < 2:
                 return False
             try:  # each new connection goes to either worker: ask until a few answered
                 return all(
