@@ -32,6 +32,7 @@ _CARDS = cast(Table, CardRecord.__table__)
 _STORED = select(_AUDIT.c.consult_id).where(
     _AUDIT.c.consult_id.in_(bindparam("ids", expanding=True))
 )
+ROW_BY_ROW = 4  # larger batches: one read of the stored ids + one executemany
 _CARD_COLUMNS = ("card_uuid", "consult_id", "service", "topic", "indicator", "suggestion_uuids")
 
 
@@ -39,8 +40,10 @@ def add_entries(session: Session | Connection, entries: Sequence[AuditEntry]) ->
     """Store ``entries`` and one ``CardRecord`` per card; consult ids already stored are
     skipped (the first write wins). Returns the consult ids inserted now, in order.
 
-    A batch of several reads the stored ids first: on SQLite the writer holds the write lock
-    (``BEGIN IMMEDIATE``), so the read is exact; on PostgreSQL another transaction storing
+    Up to ``ROW_BY_ROW`` entries (under load the writer commits 1-3 at a time) are inserted
+    one statement each, the rowcount telling which were new; a larger batch reads the stored
+    ids first: on SQLite the writer holds the write lock (``BEGIN IMMEDIATE``), so the read
+    is exact; on PostgreSQL another transaction storing
     the same consult id in between is absorbed by ``ON CONFLICT DO NOTHING`` (its cards, the
     same entry's, by the card uuid key)."""
     unique = list({e.consult_id: e for e in entries}.values())
@@ -48,9 +51,12 @@ def add_entries(session: Session | Connection, entries: Sequence[AuditEntry]) ->
         return []
     conn = session.connection() if isinstance(session, Session) else session
     records, cards = _statements(conn.dialect)
-    if len(unique) == 1:  # the usual batch: the rowcount says whether the record was new
-        result = conn.exec_driver_sql(records.sql, records.params(_record_row(unique[0])))
-        new = unique if result.rowcount else []
+    if len(unique) <= ROW_BY_ROW:  # the usual batch: each rowcount says if the record is new
+        new = [
+            e
+            for e in unique
+            if conn.exec_driver_sql(records.sql, records.params(_record_row(e))).rowcount
+        ]
     else:  # one read of the ids already stored, then one executemany of the others
         stored = set(conn.scalars(_STORED, {"ids": [e.consult_id for e in unique]}))
         new = [e for e in unique if e.consult_id not in stored]
