@@ -7,7 +7,9 @@ entries. When the database fails, the batch goes to the durable spool (``spool.p
 batches go there directly until a replay succeeds; the replay probes the database every
 ``replay_interval`` seconds, doubling up to ``max_backoff``, and deletes a spool segment only
 after all its entries are committed. Inserts ignore a consult id already stored, so an entry
-that reaches the database twice is stored once.
+that reaches the database twice is stored once. The worker keeps one pooled connection between
+batches (given back after ``IDLE_RECONNECT_S`` unused, dropped after any error: a connection
+the server closed fails one batch, which goes to the spool and is replayed like any outage).
 
 A guard thread bounds the time an entry lives only in memory: an entry neither committed nor
 spooled ``max_wait_ms`` after ``submit()`` is appended to the spool (a slow or hanging
