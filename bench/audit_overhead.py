@@ -2,7 +2,10 @@
 
 1. ``build_entry`` and ``submit()`` per call (what the routes add), 300 calls each.
 2. Whole ASGI requests (order-select hook, no sockets) without and with the audit trail
-   (``app.state.audit`` set to None switches it off), 300 calls each, in alternating blocks.
+   (``app.state.audit`` set to None switches it off), 300 calls each, in alternating blocks;
+   the process CPU per request of each arm, and the CPU the audit writer and guard threads
+   spent per audited request (their own thread CPU clocks): the work the audit trail adds
+   off the request path, which still competes with the decisions for the GIL.
 
 The database is a migrated SQLite file (or, with ``--postgres``, a throwaway PostgreSQL on
 loopback). A benchmark, not a test: nothing asserts.
@@ -17,6 +20,7 @@ import json
 import logging
 import statistics
 import tempfile
+import threading
 import time
 import uuid
 import warnings
@@ -89,6 +93,17 @@ async def requests(app: FastAPI, body: bytes, n: int) -> list[float]:
     return out
 
 
+def thread_cpu(name: str) -> float:
+    """CPU seconds used so far by the live thread called ``name`` (0.0 when there is none)."""
+    for thread in threading.enumerate():
+        if thread.name == name and thread.ident is not None:
+            return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+    return 0.0
+
+
+AUDIT_THREADS = ("audit-writer", "audit-guard")
+
+
 def measure_entry(app: FastAPI, recorder: AuditRecorder) -> tuple[list[float], list[float]]:
     """Time ``build_entry`` and ``submit`` for one realistic order-select decision."""
     request = order_select_request()
@@ -152,9 +167,20 @@ def main() -> None:
                 asyncio.run(requests(audited, body, WARMUP))
                 without: list[float] = []
                 with_audit: list[float] = []
+                cpu = {"without": 0.0, "with": 0.0}
+                audit_cpu = dict.fromkeys(AUDIT_THREADS, 0.0)
                 for _ in range(CALLS // BLOCK):
+                    c0 = time.process_time()
                     without += asyncio.run(requests(plain, body, BLOCK))
+                    cpu["without"] += time.process_time() - c0
+                    recorder.wait_idle(30)
+                    before = {name: thread_cpu(name) for name in AUDIT_THREADS}
+                    c0 = time.process_time()
                     with_audit += asyncio.run(requests(audited, body, BLOCK))
+                    recorder.wait_idle(30)  # the writer's work for these requests included
+                    cpu["with"] += time.process_time() - c0
+                    for name in AUDIT_THREADS:
+                        audit_cpu[name] += thread_cpu(name) - before[name]
                 build_s, submit_s = measure_entry(audited, recorder)
                 recorder.wait_idle(30)
             finally:
@@ -167,6 +193,13 @@ def main() -> None:
             print(f"request with audit   {stats_ms(with_audit)}")
             delta = statistics.median(with_audit) - statistics.median(without)
             print(f"median difference    {delta * 1e3:+.3f} ms per request")
+            per = {k: v / len(without) * 1e3 for k, v in cpu.items()}
+            print(
+                f"process CPU/request  without {per['without']:.3f} ms, with {per['with']:.3f} ms"
+                f" ({per['with'] - per['without']:+.3f} ms)"
+            )
+            for name, seconds in audit_cpu.items():
+                print(f"{name + ' CPU':20s} {seconds / len(with_audit) * 1e3:.3f} ms per request")
             print(f"spool depth at end   {recorder.spool_depth()}; lost {recorder.lost}")
 
 

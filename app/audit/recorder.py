@@ -7,7 +7,9 @@ entries. When the database fails, the batch goes to the durable spool (``spool.p
 batches go there directly until a replay succeeds; the replay probes the database every
 ``replay_interval`` seconds, doubling up to ``max_backoff``, and deletes a spool segment only
 after all its entries are committed. Inserts ignore a consult id already stored, so an entry
-that reaches the database twice is stored once.
+that reaches the database twice is stored once. The worker keeps one pooled connection between
+batches (given back after ``IDLE_RECONNECT_S`` unused, dropped after any error: a connection
+the server closed fails one batch, which goes to the spool and is replayed like any outage).
 
 A guard thread bounds the time an entry lives only in memory: an entry neither committed nor
 spooled ``max_wait_ms`` after ``submit()`` is appended to the spool (a slow or hanging
@@ -56,7 +58,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
@@ -69,6 +71,9 @@ log = logging.getLogger("vcf_cds.audit")
 
 SessionFactory = Callable[[], Session]
 LOG_EVERY_DROP = 1000
+# the writer keeps one connection between batches; after this long unused it is given back and
+# the next batch checks one out of the pool again (pinged there on a server database)
+IDLE_RECONNECT_S = 10.0
 
 
 class _State(Enum):
@@ -133,6 +138,8 @@ class AuditRecorder:
         self._spool_retry_at = 0.0  # no spool write before this (monotonic) after a failure
         self._spool_backoff = replay_interval
         self._writing = 0  # entries the guard took from the queue, not yet fsynced
+        self._conn: Connection | None = None  # the writer thread's own, between batches
+        self._conn_used = 0.0
         self.lost = 0  # entries dropped: queue full and spool failing, or both failed at stop
 
     # ------------------------------------------------------------------ public API
@@ -146,6 +153,7 @@ class AuditRecorder:
             self._running, self._stopping = True, False
             self._next_replay = time.monotonic()
         self._guard_stop.clear()
+        self._conn = None  # a previous writer that outlived stop() keeps its own
         self._threads = [
             threading.Thread(target=self._work, name="audit-writer", daemon=True),
             threading.Thread(target=self._guard, name="audit-guard", daemon=True),
@@ -163,6 +171,8 @@ class AuditRecorder:
         deadline = time.monotonic() + (self._stop_timeout if timeout is None else timeout)
         worker, guard = self._threads
         worker.join(max(0.0, deadline - time.monotonic()))
+        if not worker.is_alive():
+            self._drop_connection()
         self._guard_stop.set()
         guard.join(max(1.0, deadline - time.monotonic()))
         with self._cond:
@@ -337,8 +347,44 @@ class AuditRecorder:
         self._cond.notify_all()
 
     def _commit(self, entries: Sequence[AuditEntry]) -> None:
-        with self._session_factory() as session, session.begin():
-            audit_repo.add_entries(session, entries)
+        """One transaction for ``entries``. The factory is called for every batch (it names
+        the database, and a database that refuses or hangs fails here), but the batch is
+        written in a plain Core transaction: in the writer thread on the connection it keeps
+        between batches (a pool checkout and check-in, with the server ping and the
+        reset-on-return rollback, cost ~0.4 ms CPU per batch of one; an ORM session ~0.15),
+        in any other thread (``stop()``) on a connection of its own."""
+        with self._session_factory() as session:
+            engine = session.get_bind().engine
+            if not (self._threads and threading.current_thread() is self._threads[0]):
+                with engine.begin() as conn:
+                    audit_repo.add_entries(conn, entries)
+                return
+            conn = self._connection(engine)
+            try:
+                with conn.begin():
+                    audit_repo.add_entries(conn, entries)
+            except BaseException:
+                self._drop_connection()  # the next batch starts on a fresh connection
+                raise
+
+    def _connection(self, engine: Engine) -> Connection:
+        """The writer thread's connection to ``engine`` (only that thread calls this)."""
+        now = time.monotonic()
+        conn = self._conn
+        stale = now - self._conn_used > IDLE_RECONNECT_S
+        if conn is None or stale or conn.closed or conn.invalidated or conn.engine is not engine:
+            self._drop_connection()
+            conn = self._conn = engine.connect()
+        self._conn_used = now
+        return conn
+
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:
+                log.warning("audit: closing the writer's connection failed")
 
     def _unstored(self, entries: list[AuditEntry]) -> list[AuditEntry]:
         """The entries whose consult id is not stored yet, read without the write lock. Most

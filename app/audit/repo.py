@@ -3,15 +3,24 @@ session); these functions only query and add.
 
 Inserts are idempotent on ``consult_id`` (``INSERT ... ON CONFLICT DO NOTHING`` on SQLite and
 PostgreSQL): replaying an entry that is already stored changes nothing.
+
+The insert is the audit writer's hot path (one per request; its CPU competes with the
+decisions for the GIL). Its SQL is compiled by SQLAlchemy once per dialect and then sent with
+``Connection.exec_driver_sql``: per batch no statement object, cache key, compilation lookup or
+ORM session execution, while errors are still wrapped as SQLAlchemy's (``IntegrityError``
+...), broken connections invalidated and the statements seen by engine events (tracing). The
+values go through the columns' own bind processors (``DateTime`` on SQLite, the engine's
+JSON serialiser), so what is stored is what a Core insert stores (tests/audit/test_repo.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import fields
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
 from typing import Any, cast
 
-from sqlalchemy import Column, Insert, Table, func, select
+from sqlalchemy import Column, Connection, Dialect, Insert, Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -19,24 +28,44 @@ from app.audit.entry import AuditEntry
 from app.db.models import AuditRecord, CardRecord
 
 _AUDIT = cast(Table, AuditRecord.__table__)
-# The OpenTelemetry trace id has no column of its own yet (that needs a migration): it is kept
-# in the record's ``policies`` JSON under this key, absent when tracing is off.
 _CARDS = cast(Table, CardRecord.__table__)
+_STORED = select(_AUDIT.c.consult_id).where(
+    _AUDIT.c.consult_id.in_(bindparam("ids", expanding=True))
+)
+ROW_BY_ROW = 4  # larger batches: one read of the stored ids + one executemany
+_CARD_COLUMNS = ("card_uuid", "consult_id", "service", "topic", "indicator", "suggestion_uuids")
 
 
-def add_entries(session: Session, entries: Sequence[AuditEntry]) -> list[str]:
+def add_entries(session: Session | Connection, entries: Sequence[AuditEntry]) -> list[str]:
     """Store ``entries`` and one ``CardRecord`` per card; consult ids already stored are
-    skipped. Returns the consult ids inserted now."""
+    skipped (the first write wins). Returns the consult ids inserted now, in order.
+
+    Up to ``ROW_BY_ROW`` entries (under load the writer commits 1-3 at a time) are inserted
+    one statement each, the rowcount telling which were new; a larger batch reads the stored
+    ids first: on SQLite the writer holds the write lock (``BEGIN IMMEDIATE``), so the read
+    is exact; on PostgreSQL another transaction storing
+    the same consult id in between is absorbed by ``ON CONFLICT DO NOTHING`` (its cards, the
+    same entry's, by the card uuid key)."""
     unique = list({e.consult_id: e for e in entries}.values())
     if not unique:
         return []
-    stmt = _insert_ignoring(session, _AUDIT, ["consult_id"]).returning(_AUDIT.c.consult_id)
-    rows = [_record_row(e) for e in unique]
-    inserted = set(session.execute(stmt, rows).scalars())
-    cards = [row for e in unique if e.consult_id in inserted for row in _card_rows(e)]
-    if cards:
-        session.execute(_insert_ignoring(session, _CARDS, ["card_uuid"]), cards)
-    return [e.consult_id for e in unique if e.consult_id in inserted]
+    conn = session.connection() if isinstance(session, Session) else session
+    records, cards = _statements(conn.dialect)
+    if len(unique) <= ROW_BY_ROW:  # the usual batch: each rowcount says if the record is new
+        new = [
+            e
+            for e in unique
+            if conn.exec_driver_sql(records.sql, records.params(_record_row(e))).rowcount
+        ]
+    else:  # one read of the ids already stored, then one executemany of the others
+        stored = set(conn.scalars(_STORED, {"ids": [e.consult_id for e in unique]}))
+        new = [e for e in unique if e.consult_id not in stored]
+        if new:
+            conn.exec_driver_sql(records.sql, [records.params(_record_row(e)) for e in new])
+    card_rows = [cards.params(row) for e in new for row in _card_rows(e)]
+    if card_rows:
+        conn.exec_driver_sql(cards.sql, card_rows)  # executemany
+    return [e.consult_id for e in new]
 
 
 def stored_consult_ids(session: Session, ids: Sequence[str]) -> set[str]:
@@ -129,12 +158,57 @@ def _card_rows(e: AuditEntry) -> list[dict[str, object]]:
     return rows
 
 
-def _insert_ignoring(session: Session, table: Table, keys: list[str]) -> Insert:
-    """``INSERT ... ON CONFLICT (keys) DO NOTHING`` for the session's dialect, executed with a
-    list of rows (executemany: one cached compilation, batched "insertmanyvalues")."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
+def _insert_ignoring(dialect: Dialect, table: Table, keys: list[str]) -> Insert:
+    """``INSERT ... ON CONFLICT (keys) DO NOTHING`` for ``dialect``."""
+    if dialect.name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing(index_elements=keys)
-    if dialect == "sqlite":
+    if dialect.name == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing(index_elements=keys)
-    raise NotImplementedError(f"audit inserts support sqlite and postgresql, not {dialect}")
+    raise NotImplementedError(f"audit inserts support sqlite and postgresql, not {dialect.name}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """An insert compiled for one dialect: its SQL text and how to bind a row to it."""
+
+    sql: str
+    names: tuple[str, ...]  # the columns, in parameter order
+    processors: tuple[Callable[[Any], Any] | None, ...]
+    positional: bool
+
+    def params(self, row: dict[str, object]) -> Any:
+        """The DB-API parameters of ``row`` (tuple or dict as the dialect's paramstyle)."""
+        values = [
+            row[n] if p is None else p(row[n])
+            for n, p in zip(self.names, self.processors, strict=True)
+        ]
+        return tuple(values) if self.positional else dict(zip(self.names, values, strict=True))
+
+
+def _prepare(dialect: Dialect, table: Table, names: Sequence[str], keys: list[str]) -> _Prepared:
+    columns = [table.c[n] for n in names]
+    stmt = _insert_ignoring(dialect, table, keys)
+    stmt = stmt.values({c.name: bindparam(c.name, type_=c.type) for c in columns}).inline()
+    compiled = stmt.compile(dialect=dialect)  # inline: no implicit RETURNING of the id
+    order = tuple(compiled.positiontup or ()) if dialect.positional else tuple(names)
+    if set(order) != set(names):
+        raise RuntimeError(f"audit insert on {table.name}: unexpected parameters {order}")
+    by_name = {c.name: c for c in columns}
+    processors = tuple(by_name[n].type.dialect_impl(dialect).bind_processor(dialect) for n in order)
+    return _Prepared(str(compiled), order, processors, dialect.positional)
+
+
+_PREPARED: weakref.WeakKeyDictionary[Dialect, tuple[_Prepared, _Prepared]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _statements(dialect: Dialect) -> tuple[_Prepared, _Prepared]:
+    """The record and card inserts for ``dialect`` (per dialect object: the JSON serialiser
+    is the engine's), compiled on first use."""
+    found = _PREPARED.get(dialect)
+    if found is None:
+        records = _prepare(dialect, _AUDIT, list(ENTRY_COLUMNS.values()), ["consult_id"])
+        cards = _prepare(dialect, _CARDS, _CARD_COLUMNS, ["card_uuid"])
+        found = _PREPARED[dialect] = (records, cards)
+    return found

@@ -52,6 +52,29 @@ def test_duplicate_consult_id_is_ignored(session_factory: sessionmaker[Session])
         assert len(audit_repo.card_records(s, first.consult_id)) == 2
 
 
+def test_a_large_batch_skips_stored_ids_and_their_cards(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Over ``ROW_BY_ROW`` entries take the read-then-executemany path: same outcome."""
+    stored = [entry(), entry()]
+    with session_factory.begin() as s:
+        audit_repo.add_entries(s, stored)
+    replays = [entry(consult_id=e.consult_id, service="changed") for e in stored]  # new cards
+    fresh = [entry() for _ in range(audit_repo.ROW_BY_ROW + 1)]
+    batch = [fresh[0], *replays, *fresh[1:], fresh[0]]
+    with session_factory.begin() as s:
+        assert audit_repo.add_entries(s, batch) == [e.consult_id for e in fresh]
+    with session_factory() as s:
+        assert audit_repo.count_records(s) == len(stored) + len(fresh)
+        for e in stored:
+            record = audit_repo.get_record(s, e.consult_id)
+            assert record is not None and record.service == e.service  # first write wins
+            uuids = {r.card_uuid for r in audit_repo.card_records(s, e.consult_id)}
+            assert uuids == {c["uuid"] for c in e.cards}  # the replay's cards are not added
+        for e in fresh:
+            assert len(audit_repo.card_records(s, e.consult_id)) == 2
+
+
 def test_over_long_free_text_is_clipped(session_factory: sessionmaker[Session]) -> None:
     e = entry(hook_instance="h" * 300, client_iss="https://" + "i" * 600)
     with session_factory.begin() as s:
