@@ -19,7 +19,7 @@ from app.fhir.codes import FindingCode, code_tables, plain
 from app.fhir.concept_maps import index
 from app.fhir.raw import MAX_TOKEN, codings, obj, objs, parse_datetime, text
 from app.fhir.sites import Site, body_site, component_level, is_level_component, plain_level
-from app.fhir.values import Problem, read_value, value_keys
+from app.fhir.values import Problem, only_value, read_value
 from app.json_types import JsonObject
 from app.knowledge.per_object import PerObject
 
@@ -254,7 +254,7 @@ def _plain_read(resource: JsonObject, label: str, dates: dict[str, datetime | No
         if (
             (raw is True or raw is False)
             and resource.get("dataAbsentReason") is None
-            and value_keys(resource) == ["valueBoolean"]
+            and only_value(resource, "valueBoolean")
         ):
             return [Candidate(spec.code, raw, label, level, None, effective)], []
     elif spec.type == "coded" or spec.type == "quantity":
@@ -288,7 +288,7 @@ def _plain_value(resource: JsonObject, spec: FindingCode) -> tuple[FindingValue,
         return None
     if spec.type == "coded":
         raw = resource.get("valueCodeableConcept")
-        if raw.__class__ is not dict or value_keys(resource) != ["valueCodeableConcept"]:
+        if raw.__class__ is not dict or not only_value(resource, "valueCodeableConcept"):
             return None
         coding = raw.get("coding")
         if coding.__class__ is not list or len(coding) != 1 or coding[0].__class__ is not dict:
@@ -300,7 +300,7 @@ def _plain_value(resource: JsonObject, spec: FindingCode) -> tuple[FindingValue,
         hit = _folded(spec).get(folded) if folded else None
         return None if hit is None else (hit, None)
     raw = resource.get("valueQuantity")
-    if raw.__class__ is not dict or value_keys(resource) != ["valueQuantity"]:
+    if raw.__class__ is not dict or not only_value(resource, "valueQuantity"):
         return None
     number = raw.get("value")
     if number.__class__ is not float and not (number.__class__ is int and abs(number) < 2**53):

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from app.fhir.codes import code_tables
 from app.fhir.observations import _plain_read, _tolerant_read, read_observation
+from app.fhir.values import only_value, value_keys
 from tests.fhir_builders import FINDING, UCUM, level_site, obs
 
 SPECS = {s.code: s for s in code_tables().findings.findings}
@@ -100,3 +101,15 @@ def test_plain_forms_take_the_fast_path() -> None:
         resource["bodySite"] = level_site("L1")
         fast = _plain_read(resource, "Observation/x", {})
         assert fast is not None and len(fast[0]) == 1 and fast[1] == []
+
+
+KEYS = ["valueBoolean", "valueQuantity", "valueCodeableConcept", "valueString", "valueX"]
+KEYS += ["value", "valuex", "code", "status", "bodySite", "dataAbsentReason", "note", "other"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from(KEYS), st.sampled_from([None, 1, True])), st.sampled_from(KEYS)
+)
+def test_only_value_is_value_keys_of_one(element: dict[str, Any], key: str) -> None:
+    assert only_value(element, key) == (value_keys(element) == [key])
