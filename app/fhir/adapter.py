@@ -348,14 +348,6 @@ class _Read:
         return pf
 
 
-def _guarded(read: _Read, resource: Resource, label: str, rtype: str) -> None:
-    try:
-        read.one(resource, label, rtype)
-    except Exception as exc:  # last line of defence: one resource never breaks the read
-        message = f"could not be read ({type(exc).__name__}); skipped"
-        read.pf.issues.append(InputIssue("error", label, message))
-
-
 def read_resources(
     resources: Iterable[object],
     *,
@@ -375,7 +367,11 @@ def read_resources(
     flat: list[tuple[Resource, str, str]] = []  # resource, label, resourceType
     seen: set[str] = set()
     for i, value in enumerate(resources):
-        if isinstance(value, dict) and (plain := _plain_type(value)) is not None:
+        if (  # ``_plain_type``, inlined
+            isinstance(value, dict)
+            and (plain := value.get("resourceType")).__class__ is str
+            and plain in _READ_TYPES
+        ):
             typed: list[tuple[Resource, str]] = [(value, plain)]  # as ``unpack`` would give it
         else:
             unpacked, issues = unpack(value, f"resources[{i}]")
@@ -398,8 +394,13 @@ def read_resources(
     }
     read.labels = frozenset(label for _, label, _ in flat)
     read.patient(flat)
+    read_one = read.one
     for resource, label, rtype in flat:
-        _guarded(read, resource, label, rtype)
+        try:  # ``_guarded``, inlined: one resource never breaks the read
+            read_one(resource, label, rtype)
+        except Exception as exc:
+            message = f"could not be read ({type(exc).__name__}); skipped"
+            read.pf.issues.append(InputIssue("error", label, message))
     ordered = {f"{o.resource_type}/{o.resource_id}" for o in read.pf.orders}
     for i, value in enumerate(draft_orders):
         found, issues = unpack(value, f"draftOrders[{i}]")

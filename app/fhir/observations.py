@@ -10,16 +10,18 @@ preliminary is used, anything else is skipped. Problems become ``InputIssue``s, 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
 from app.clinical.findings import FindingValue, InputIssue
 from app.fhir.codes import FindingCode, code_tables, plain
 from app.fhir.concept_maps import index
-from app.fhir.raw import codings, obj, objs, parse_datetime, text
+from app.fhir.raw import MAX_TOKEN, codings, obj, objs, parse_datetime, text
 from app.fhir.sites import Site, body_site, component_level, is_level_component, plain_level
-from app.fhir.values import Problem, read_value, value_keys
+from app.fhir.values import Problem, only_value, read_value
 from app.json_types import JsonObject
+from app.knowledge.per_object import PerObject
 
 NOT_A_FINDING = "no VCF-CDS finding code"  # the start of the issue for an unmapped code
 USED_STATUSES = frozenset({"final", "amended", "corrected", "preliminary"})
@@ -252,14 +254,67 @@ def _plain_read(resource: JsonObject, label: str, dates: dict[str, datetime | No
         if (
             (raw is True or raw is False)
             and resource.get("dataAbsentReason") is None
-            and value_keys(resource) == ["valueBoolean"]
+            and only_value(resource, "valueBoolean")
         ):
             return [Candidate(spec.code, raw, label, level, None, effective)], []
+    elif spec.type == "coded" or spec.type == "quantity":
+        fast = _plain_value(resource, spec)
+        if fast is not None:
+            return [Candidate(spec.code, fast[0], label, level, fast[1], effective)], []
     present_if_empty = (system, code) in idx.present_if_no_value
     result = read_value(resource, spec, tables.boolean_codes, present_if_empty)
     if isinstance(result, Problem) or result.note is not None:
         return None
     return [Candidate(spec.code, result.value, label, level, result.unit, effective)], []
+
+
+def _make_folded(spec: FindingCode) -> dict[str, str]:
+    """A coded finding's values folded (lower case) -> the first value of the list that folds
+    to it (what ``values._match`` returns)."""
+    folded: dict[str, str] = {}
+    for value in spec.values or ():
+        folded.setdefault(value.lower(), value)
+    return folded
+
+
+_folded = PerObject(_make_folded, limit=512)  # per finding code of the current code tables
+
+
+def _plain_value(resource: JsonObject, spec: FindingCode) -> tuple[FindingValue, str | None] | None:
+    """``(value, unit)`` that ``read_value`` gives, without a note, for the plain forms of a
+    coded (one coding of a listed value) or quantity (a number in the finding's own unit code)
+    finding; ``None`` for anything else (then ``read_value`` decides)."""
+    if resource.get("dataAbsentReason") is not None:
+        return None
+    if spec.type == "coded":
+        raw = resource.get("valueCodeableConcept")
+        if raw.__class__ is not dict or not only_value(resource, "valueCodeableConcept"):
+            return None
+        coding = raw.get("coding")
+        if coding.__class__ is not list or len(coding) != 1 or coding[0].__class__ is not dict:
+            return None
+        found = coding[0].get("code")
+        if found.__class__ is not str or not 0 < len(found) <= MAX_TOKEN:
+            return None
+        folded = found.strip().lower()
+        hit = _folded(spec).get(folded) if folded else None
+        return None if hit is None else (hit, None)
+    raw = resource.get("valueQuantity")
+    if raw.__class__ is not dict or not only_value(resource, "valueQuantity"):
+        return None
+    number = raw.get("value")
+    if number.__class__ is not float and not (number.__class__ is int and abs(number) < 2**53):
+        return None
+    if spec.unit is None or raw.get("comparator") is not None:
+        return None
+    if text(raw, "code") != spec.unit:  # the unit as the table writes it: factor 1, no note
+        return None
+    value = float(number)
+    if not math.isfinite(value):
+        return None
+    if (spec.min is not None and value < spec.min) or (spec.max is not None and value > spec.max):
+        return None
+    return value, spec.unit
 
 
 def _tolerant_read(resource: JsonObject, label: str) -> Read:

@@ -44,6 +44,31 @@ def value_keys(element: JsonObject) -> list[str]:
     ]
 
 
+# elements of an Observation or component that are not ``value[x]`` (FHIR R4)
+_NOT_VALUE = frozenset(
+    {"resourceType", "id", "meta", "implicitRules", "language", "text", "contained"}
+    | {"extension", "modifierExtension", "identifier", "basedOn", "partOf", "status"}
+    | {"category", "code", "subject", "focus", "encounter", "effectiveDateTime"}
+    | {"effectivePeriod", "effectiveTiming", "effectiveInstant", "issued", "performer"}
+    | {"dataAbsentReason", "interpretation", "note", "bodySite", "method", "specimen"}
+    | {"device", "referenceRange", "hasMember", "derivedFrom", "component"}
+)
+_ONLY = {
+    key: _NOT_VALUE | {key} for key in ("valueBoolean", "valueCodeableConcept", "valueQuantity")
+}
+
+
+def only_value(element: JsonObject, key: str) -> bool:
+    """``value_keys(element) == [key]``: one C-level set test when every other element of
+    ``element`` is a usual non-value element (the hot path), else by definition."""
+    if element.get(key) is None:
+        return False
+    allowed = _ONLY.get(key)
+    if allowed is not None and allowed.issuperset(element):
+        return True
+    return value_keys(element) == [key]
+
+
 def read_value(
     element: JsonObject,
     spec: FindingCode,
