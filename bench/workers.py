@@ -1,6 +1,7 @@
 """Throughput of the production entry point with 1 and with 2 worker processes (a benchmark,
 not a test): ``python -m bench.workers [--duration S] [--concurrency N] [--rounds R]
-[--generator auto|wrk|httpx] [--database sqlite|postgresql] [--env NAME=VALUE ...]``.
+[--generator auto|wrk|httpx] [--database sqlite|postgresql] [--env NAME=VALUE ...]
+[--against REV]``.
 
 For each worker count: ``python -m app.serve --workers N`` on 127.0.0.1 (client
 authentication off as in ``bench.run``; SQLite and the spool in a temporary directory, or a
@@ -20,6 +21,12 @@ wait (time its threads were runnable but not running: other processes, the load 
 its own threads held the cores); the load generator's own CPU; the CPU of everything else on
 the machine; the 1-minute load average at the start and end; the share of audit entries that
 went through the spool (their commit outlasted the crash window, so they were written twice).
+With ``--against REV`` (e.g. the commit an issue measured "today's" throughput on) each round
+also runs one worker of that commit: a detached ``git worktree`` of REV, migrated with its own
+Alembic scripts and served the way that commit's ``bench.run`` served it (``uvicorn
+app.main:app``, one worker, log level warning), same interpreter and packages, same payload,
+generator and settings; the summary then gives 1 worker now / 1 worker at REV from the same
+run, so the ratio does not depend on how fast the machine is that day.
 Results go to stdout and to ``bench/results/workers.md`` (``workers-postgresql.md``;
 ``--output``).
 """
@@ -188,22 +195,58 @@ def _audit_counts(log_text: str) -> tuple[int, int]:
 
 
 @contextlib.contextmanager
+def _checkout(rev: str) -> Iterator[Path]:
+    """A detached ``git worktree`` of ``rev`` in a temporary directory, removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="vcf-bench-rev-") as tmp:
+        tree = Path(tmp) / "tree"
+        git = ["git", "-C", str(ROOT), "worktree"]
+        subprocess.run([*git, "add", "--detach", str(tree), rev], check=True, capture_output=True)
+        try:
+            yield tree
+        finally:
+            subprocess.run([*git, "remove", "--force", str(tree)], check=False)
+
+
+def _migrate_at(tree: Path, url: str) -> None:
+    """Apply ``tree``'s own Alembic migrations to ``url`` (its schema, not this one's)."""
+    code = "import sys; from app.db.migrate import upgrade; upgrade(sys.argv[1])"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VCF_CDS_")}
+    env["PYTHONPATH"] = str(tree)
+    subprocess.run([sys.executable, "-c", code, url], cwd=tree, env=env, check=True)
+
+
+@contextlib.contextmanager
 def _serve(
-    workers: int, database_url: str | None, extra_env: dict[str, str], info: dict[str, Any]
+    workers: int,
+    database_url: str | None,
+    extra_env: dict[str, str],
+    info: dict[str, Any],
+    tree: Path | None = None,
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """The server; when it has stopped, ``info["audit"]`` is ``_audit_counts`` of its log."""
+    """The server (this tree's ``app.serve``, or ``tree``'s app under plain uvicorn, one
+    worker); when it has stopped, ``info["audit"]`` is ``_audit_counts`` of its log."""
     with tempfile.TemporaryDirectory(prefix="vcf-bench-workers-") as tmp:
         workdir = Path(tmp)
         url = database_url or f"sqlite:///{workdir}/vcf_cds.db"
-        if database_url is None:
+        if tree is not None:
+            _migrate_at(tree, url)
+        elif database_url is None:
             appconfig.migrate(url)
         env = {k: v for k, v in os.environ.items() if not k.startswith("VCF_CDS_")}
         env |= appconfig.server_env(workdir) | {"VCF_CDS_DATABASE_URL": url} | extra_env
         port = free_port()
+        if tree is None:
+            command = ["-m", "app.serve", "--workers", str(workers), "--port", str(port)]
+        else:
+            env["PYTHONPATH"] = str(tree)
+            command = [
+                "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", "1", "--log-level", "warning",
+            ]  # fmt: skip
         log = (workdir / "serve.log").open("wb")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "app.serve", "--workers", str(workers), "--port", str(port)],
-            cwd=ROOT,
+            [sys.executable, *command],
+            cwd=tree or ROOT,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -296,10 +339,11 @@ def measure(
     args: argparse.Namespace,
     database_url: str | None,
     wrk: str | None,
+    tree: Path | None = None,
 ) -> dict[str, Any]:
     extra_env = dict(kv.split("=", 1) for kv in args.env)
     info: dict[str, Any] = {}
-    with _serve(workers, database_url, extra_env, info) as (proc, base):
+    with _serve(workers, database_url, extra_env, info, tree) as (proc, base):
         port = int(base.rsplit(":", 1)[1])
         body = body_file.read_bytes()
         headers = {"Content-Type": "application/json"}
@@ -328,6 +372,7 @@ def measure(
     answered, spooled = info.get("audit", (0, 0))
     return {
         "workers": workers,
+        "at": args.against if tree is not None else None,
         "rps": result["ok"] / result["window_s"],
         "errors": result["errors"],
         "p50": result["p50"],
@@ -363,8 +408,9 @@ def _row(r: dict[str, Any]) -> str:
     per = " + ".join(f"{c:.0f}" for c in r["worker_cpu_pct"])
     conns = " + ".join(str(c) for c in r["connections"])
     errors = f" ({r['errors']} errors)" if r["errors"] else ""
+    label = f"{r['workers']} at {r['at']}" if r.get("at") else str(r["workers"])
     return (
-        f"| {r['workers']} | {r['rps']:.1f}{errors} | {r['p50']:.1f} | {r['p99']:.1f} | "
+        f"| {label} | {r['rps']:.1f}{errors} | {r['p50']:.1f} | {r['p99']:.1f} | "
         f"{r['server_cpu_pct']:.0f} ({per}) | {r['cpu_ms_per_request']:.2f} | "
         f"{r['runq_wait_pct']:.0f} | {conns} | {r['generator_cpu_pct']:.1f} | "
         f"{r['others_cpu_pct']:.0f} | {r['load1'][0]:.2f} -> {r['load1'][1]:.2f} | "
@@ -373,8 +419,9 @@ def _row(r: dict[str, Any]) -> str:
 
 
 def report(rows: list[dict[str, Any]], args: argparse.Namespace, generator: str) -> str:
-    ones = [r["rps"] for r in rows if r["workers"] == 1]
-    twos = [r["rps"] for r in rows if r["workers"] == 2]
+    ones = [r["rps"] for r in rows if r["workers"] == 1 and not r.get("at")]
+    twos = [r["rps"] for r in rows if r["workers"] == 2 and not r.get("at")]
+    then = [r["rps"] for r in rows if r.get("at")]
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     lines = [
         f"# bench.workers (commit {_commit()}, {stamp})",
@@ -399,6 +446,12 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, generator: str)
         lines.append(
             f"median req/s: 1 worker {one:.1f}, 2 workers {two:.1f}; "
             f"2 workers / 1 worker: {two / one:.2f}x"
+        )
+    if ones and then:
+        one, old = statistics.median(ones), statistics.median(then)
+        lines.append(
+            f"median req/s: 1 worker now {one:.1f}, 1 worker at {args.against} {old:.1f}; "
+            f"now / then: {one / old:.2f}x (same run, same machine)"
         )
     return "\n".join(lines) + "\n"
 
@@ -428,6 +481,11 @@ def main(argv: list[str] | None = None) -> int:
         "--env", action="append", default=[], metavar="NAME=VALUE", help="server variable"
     )
     parser.add_argument(
+        "--against",
+        metavar="REV",
+        help="also run 1 worker of this commit each round (git worktree, plain uvicorn)",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         help="Markdown report file (default bench/results/workers.md, workers-postgresql.md)",
@@ -436,12 +494,20 @@ def main(argv: list[str] | None = None) -> int:
     wrk = _generator(args.generator)
     counts = [int(n) for n in args.workers.split(",")]
     rows = []
-    with tempfile.TemporaryDirectory() as tmp, _database(args.database) as database_url:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
+        database_url = stack.enter_context(_database(args.database))
+        tree = stack.enter_context(_checkout(args.against)) if args.against else None
+        if tree is not None and database_url is not None:
+            raise SystemExit("--against runs on SQLite only (each version migrates its own)")
         body_file = Path(tmp) / "body.json"
         body_file.write_bytes(prepare(realistic_request()).body)
         for _ in range(args.rounds):
             for n in counts:
                 rows.append(measure(n, body_file, args, database_url, wrk))
+                print(_row(rows[-1]), file=sys.stderr, flush=True)
+            if tree is not None:
+                rows.append(measure(1, body_file, args, None, wrk, tree))
                 print(_row(rows[-1]), file=sys.stderr, flush=True)
     text = report(rows, args, "wrk (C, 1 thread)" if wrk else "bench.loadgen (Python, httpx)")
     print(text)
