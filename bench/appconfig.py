@@ -18,11 +18,6 @@ ENV = {
     "VCF_CDS_ENVIRONMENT": "test",
     "VCF_CDS_AUTH_REQUIRED": "false",
     "VCF_CDS_AUDIT_SECRET": "bench-secret",
-    # the EHR the payload names (bench/payload.py) is allow-listed, as a deployment's own EHR
-    # is: otherwise every request logs a "not on the allow-list" warning no real site pays
-    # for. Prefetch is complete and no order cites an unprefetched indication: nothing is
-    # fetched (a fetch would fail at once: the host does not resolve here)
-    "VCF_CDS_FHIR_SERVER_ALLOWLIST": '["https://ehr.example.org/fhir"]',
 }
 NOTE = (
     "environment `test`, client authentication off (`VCF_CDS_AUTH_REQUIRED=false`: JWT "
@@ -40,7 +35,6 @@ def settings_kwargs(workdir: Path, database_url: str) -> dict[str, Any]:
         "auth_required": False,
         "audit_secret": "bench-secret",
         "audit_spool_dir": workdir / "spool",
-        "fhir_server_allowlist": ["https://ehr.example.org/fhir"],
     }
     return {k: v for k, v in wanted.items() if k in Settings.model_fields}
 
