@@ -11,6 +11,7 @@ are applied when the current ``Settings`` has them (the app evolves; unknown one
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,12 @@ def settings_kwargs(workdir: Path, database_url: str) -> dict[str, Any]:
         "audit_spool_dir": workdir / "spool",
     }
     return {k: v for k, v in wanted.items() if k in Settings.model_fields}
+
+
+def inherited_env() -> dict[str, str]:
+    """This process's environment without any ``VCF_CDS_*`` setting: a benchmarked server
+    gets only the settings the benchmark gives it."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("VCF_CDS_")}
 
 
 def server_env(workdir: Path) -> dict[str, str]:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from bench import appconfig
+
 ROOT = Path(__file__).resolve().parents[1]
 _RUNNING: dict[int, subprocess.Popen[bytes]] = {}
 
@@ -118,7 +120,7 @@ def uvicorn_server(
     directory (so the default SQLite file lands there). ``extra_env(workdir)`` adds variables,
     ``prepare(workdir)`` runs first (e.g. database migrations)."""
     with tempfile.TemporaryDirectory(prefix=f"vcf-bench-{name}-") as workdir:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("VCF_CDS_")}
+        env = appconfig.inherited_env()
         env.update(extra_env(Path(workdir)) if extra_env else {})
         env["VCF_BENCH_PARENT"] = str(os.getpid())
         if prepare is not None:

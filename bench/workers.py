@@ -210,7 +210,7 @@ def _checkout(rev: str) -> Iterator[Path]:
 def _migrate_at(tree: Path, url: str) -> None:
     """Apply ``tree``'s own Alembic migrations to ``url`` (its schema, not this one's)."""
     code = "import sys; from app.db.migrate import upgrade; upgrade(sys.argv[1])"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VCF_CDS_")}
+    env = appconfig.inherited_env()
     env["PYTHONPATH"] = str(tree)
     subprocess.run([sys.executable, "-c", code, url], cwd=tree, env=env, check=True)
 
@@ -232,7 +232,7 @@ def _serve(
             _migrate_at(tree, url)
         elif database_url is None:
             appconfig.migrate(url)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("VCF_CDS_")}
+        env = appconfig.inherited_env()
         env |= appconfig.server_env(workdir) | {"VCF_CDS_DATABASE_URL": url} | extra_env
         port = free_port()
         if tree is None:
