@@ -10,9 +10,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
+from app.clinical.fast_init import fast_init
+
 FindingValue = bool | str | float | int
 
 
+@fast_init
 @dataclass(frozen=True)
 class Finding:
     """One observed fact. ``value`` None = known to be unknown (dataAbsentReason / no value)."""
@@ -28,6 +31,7 @@ class Finding:
     from_text: bool = False
 
 
+@fast_init
 @dataclass(frozen=True)
 class HistoryFact:
     """A closed-world history input: True/False only when the record was actually read."""
@@ -81,6 +85,7 @@ class DraftOrder:
     resource: dict[str, object]  # the raw JSON, kept so it round-trips untouched
 
 
+@fast_init
 @dataclass(frozen=True)
 class InputIssue:
     """A resource (or part of one) that was skipped or read with a caveat."""
