@@ -35,6 +35,7 @@ class StateInput:
     note: Annotated[str | None, Field(exclude_if=lambda v: not v)] = None
 
 
+@fast_init
 @dataclass(frozen=True)
 class DerivedState:
     state: ClinicalState

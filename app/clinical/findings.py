@@ -40,6 +40,7 @@ class HistoryFact:
     sources: tuple[str, ...] = ()
 
 
+@fast_init
 @dataclass(frozen=True)
 class EtiologyEvidence:
     value: Literal["osteoporotic", "pathological"]
@@ -47,6 +48,7 @@ class EtiologyEvidence:
     effective: datetime | None = None
 
 
+@fast_init
 @dataclass(frozen=True)
 class DocumentedFracture:
     """A VCF documented by a Condition (e.g. ICD-10-CM M48.5*), for vcf_present / vcf_new."""
@@ -69,6 +71,7 @@ class FractureEnumeration:
     from_text: bool = False  # levels read from a report's narrative (the source says so)
 
 
+@fast_init
 @dataclass(frozen=True)
 class DraftOrder:
     """A draft ServiceRequest being ordered (order-select/order-sign draftOrders, or a draft

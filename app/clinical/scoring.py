@@ -21,6 +21,7 @@ class ComponentScore:
     points: int | None
 
 
+@fast_init
 @dataclass(frozen=True)
 class AdditiveScore:
     components: tuple[ComponentScore, ...]
