@@ -13,6 +13,7 @@ from typing import Annotated
 from pydantic import Field
 
 from app.assessment.index import FindingIndex
+from app.clinical.fast_init import fast_init
 from app.clinical.findings import PatientFindings
 from app.clinical.fracture_count import count_fractures
 from app.clinical.state import STATE_FIELDS, ClinicalState, Etiology, derive_deformity
@@ -23,6 +24,7 @@ from app.settings import SitePolicies
 _STATE_FIELDS = frozenset(STATE_FIELDS)
 
 
+@fast_init
 @dataclass(frozen=True)
 class StateInput:
     """One clinical-state input: its value (true/false/null, or the etiology), the records it
@@ -33,6 +35,7 @@ class StateInput:
     note: Annotated[str | None, Field(exclude_if=lambda v: not v)] = None
 
 
+@fast_init
 @dataclass(frozen=True)
 class DerivedState:
     state: ClinicalState

@@ -243,24 +243,49 @@ def _plan(cls: type[BaseModel]) -> tuple[tuple[str, str, bool], ...]:
 
 
 def _dump(value: Any) -> Any:
-    if value.__class__ in _AS_IS:
+    cls = value.__class__
+    if cls in _AS_IS:
         return value
+    if cls is dict:
+        return {str(k): v if v.__class__ in _AS_IS else _dump(v) for k, v in value.items()}
+    if cls is list or cls is tuple:
+        return [item if item.__class__ in _AS_IS else _dump(item) for item in value]
     if isinstance(value, BaseModel):
-        out: JsonObject = {}
-        for name, key, always in _plan(type(value)):
-            dumped = _dump(getattr(value, name))
-            if always or not _is_empty(dumped):
-                out[key] = dumped
-        for key, extra in (value.model_extra or {}).items():
-            dumped = _dump(extra)
-            if not _is_empty(dumped):
-                out[key] = dumped
-        return out
+        return _dump_model(value)
     if isinstance(value, list | tuple):
         return [_dump(item) for item in value]
     if isinstance(value, dict):
         return {str(k): _dump(v) for k, v in value.items()}
     return to_jsonable_python(value)
+
+
+def _dump_model(value: BaseModel) -> JsonObject:
+    """A model's fields in field order, then its extras; a plain string, ``None``, bool or int
+    field is handled here without a call (what ``_dump`` and ``_is_empty`` give for it)."""
+    out: JsonObject = {}
+    fields = value.__dict__
+    for name, key, always in _FIELD_PLANS.get(value.__class__) or _plan(value.__class__):
+        field = fields[name]
+        cls = field.__class__
+        if cls is str:
+            if always or field:
+                out[key] = field
+        elif field is None:
+            if always:
+                out[key] = None
+        elif cls is bool or cls is int:
+            out[key] = field
+        else:
+            dumped = _dump(field)
+            if always or not _is_empty(dumped):
+                out[key] = dumped
+    extra = value.__pydantic_extra__
+    if extra:
+        for key, item in extra.items():
+            dumped = _dump(item)
+            if not _is_empty(dumped):
+                out[key] = dumped
+    return out
 
 
 def dump_response(model: BaseModel) -> JsonObject:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from app.clinical.fast_init import fast_init
 from app.clinical.tristate import Tri, tri_all, tri_any, tri_compare, tri_not
 from app.knowledge.schema import ConsiderationsKnowledge, SinsKnowledge
 
@@ -33,6 +34,7 @@ class Consideration:
     missing: tuple[str, ...]
 
 
+@fast_init
 @dataclass(frozen=True)
 class PatientFactors:
     """Inputs of the Variant 9 considerations; None = unknown."""

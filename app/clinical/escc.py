@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.clinical.fast_init import fast_init
 from app.knowledge.schema import EsccThresholds
 
 
+@fast_init
 @dataclass(frozen=True)
 class EsccResult:
     grade: str

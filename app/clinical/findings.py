@@ -10,9 +10,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
+from app.clinical.fast_init import fast_init
+
 FindingValue = bool | str | float | int
 
 
+@fast_init
 @dataclass(frozen=True)
 class Finding:
     """One observed fact. ``value`` None = known to be unknown (dataAbsentReason / no value)."""
@@ -28,6 +31,7 @@ class Finding:
     from_text: bool = False
 
 
+@fast_init
 @dataclass(frozen=True)
 class HistoryFact:
     """A closed-world history input: True/False only when the record was actually read."""
@@ -36,6 +40,7 @@ class HistoryFact:
     sources: tuple[str, ...] = ()
 
 
+@fast_init
 @dataclass(frozen=True)
 class EtiologyEvidence:
     value: Literal["osteoporotic", "pathological"]
@@ -43,6 +48,7 @@ class EtiologyEvidence:
     effective: datetime | None = None
 
 
+@fast_init
 @dataclass(frozen=True)
 class DocumentedFracture:
     """A VCF documented by a Condition (e.g. ICD-10-CM M48.5*), for vcf_present / vcf_new."""
@@ -65,6 +71,7 @@ class FractureEnumeration:
     from_text: bool = False  # levels read from a report's narrative (the source says so)
 
 
+@fast_init
 @dataclass(frozen=True)
 class DraftOrder:
     """A draft ServiceRequest being ordered (order-select/order-sign draftOrders, or a draft
@@ -81,6 +88,7 @@ class DraftOrder:
     resource: dict[str, object]  # the raw JSON, kept so it round-trips untouched
 
 
+@fast_init
 @dataclass(frozen=True)
 class InputIssue:
     """A resource (or part of one) that was skipped or read with a caveat."""

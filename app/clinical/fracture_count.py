@@ -14,12 +14,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from app.clinical.fast_init import fast_init
 from app.clinical.findings import FractureEnumeration
 from app.clinical.tristate import Tri
 
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 
 
+@fast_init
 @dataclass(frozen=True)
 class FractureCount:
     value: Tri

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.clinical.fast_init import fast_init
 from app.clinical.scoring import AdditiveScore, score_components
 from app.knowledge.schema import MriScoreKnowledge
 
 
+@fast_init
 @dataclass(frozen=True)
 class MriSigns:
     signal_pattern: str | None = None  # round | diffuse | band
@@ -21,6 +23,7 @@ class MriSigns:
     paraspinal_mass: bool | None = None
 
 
+@fast_init
 @dataclass(frozen=True)
 class MriScoreResult:
     score: AdditiveScore

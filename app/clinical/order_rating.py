@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from app.clinical.appropriateness import Rating, rate
+from app.clinical.fast_init import fast_init
 from app.clinical.findings import DraftOrder
 from app.clinical.variants import MatchResult, Question
 from app.knowledge.per_object import PerObject
@@ -26,6 +27,7 @@ NotRatedReason = Literal[
 ]
 
 
+@fast_init
 @dataclass(frozen=True)
 class OrderRating:
     order: DraftOrder

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from app.clinical.fast_init import fast_init
 from app.clinical.tristate import Tri
 from app.knowledge.schema import RedFlagsKnowledge
 
 
+@fast_init
 @dataclass(frozen=True)
 class RedFlagHit:
     id: str
@@ -16,6 +18,7 @@ class RedFlagHit:
     groups: tuple[str, ...]
 
 
+@fast_init
 @dataclass(frozen=True)
 class RedFlagReport:
     present: tuple[RedFlagHit, ...]

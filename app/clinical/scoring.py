@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from app.clinical.fast_init import fast_init
 from app.knowledge.schema import ScoredItem
 
 
+@fast_init
 @dataclass(frozen=True)
 class ComponentScore:
     id: str
@@ -19,6 +21,7 @@ class ComponentScore:
     points: int | None
 
 
+@fast_init
 @dataclass(frozen=True)
 class AdditiveScore:
     components: tuple[ComponentScore, ...]

@@ -20,6 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from app.clinical.fast_init import fast_init
+
 Indicator = Literal["info", "warning", "critical"]
 CriticalKind = Literal["red-flag", "high-grade-escc", "unstable-spine"]
 
@@ -41,6 +43,7 @@ class CriticalFinding:
     citation: str  # key of card_policy.json citations
 
 
+@fast_init
 @dataclass(frozen=True)
 class EsccAtLevel:
     level: str | None

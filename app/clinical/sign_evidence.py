@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from app.clinical.fast_init import fast_init
 from app.clinical.findings import FindingValue
 from app.knowledge.schema import SignEvidenceKnowledge
 
 
+@fast_init
 @dataclass(frozen=True)
 class SignEvidence:
     sign: str
@@ -29,6 +31,7 @@ class SignEvidence:
     source: str
 
 
+@fast_init
 @dataclass(frozen=True)
 class QualitativeEvidence:
     sign: str

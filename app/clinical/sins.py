@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.clinical.fast_init import fast_init
 from app.clinical.levels import normalize_level
 from app.clinical.scoring import AdditiveScore, score_components
 from app.knowledge.per_object import PerObject
 from app.knowledge.schema import Knowledge, SinsKnowledge
 
 
+@fast_init
 @dataclass(frozen=True)
 class SinsInput:
     level: str
@@ -25,6 +27,7 @@ class SinsInput:
     posterolateral: str | None = None  # bilateral | unilateral | none
 
 
+@fast_init
 @dataclass(frozen=True)
 class SinsResult:
     level: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Literal, TypeAlias
 
+from app.clinical.fast_init import fast_init
 from app.clinical.tristate import Tri, tri_compare
 from app.knowledge.schema import STATE_INPUTS, DeformityThresholds
 
@@ -12,6 +13,7 @@ Etiology = Literal["osteoporotic", "pathological", "unknown"]
 StateValue: TypeAlias = Tri | Etiology  # the value of one clinical-state input
 
 
+@fast_init
 @dataclass(frozen=True)
 class ClinicalState:
     """Each input is True, False or None (unknown); etiology is a three-valued category."""

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from app.clinical.fast_init import fast_init
 from app.clinical.state import STATE_FIELDS, ClinicalState, StateValue
 from app.knowledge.per_object import PerObject
 from app.knowledge.schema import Condition, Knowledge, Variant
@@ -142,6 +143,7 @@ def _decides(name: str, outcomes: list[tuple[Assignment, bool]]) -> bool:
     return any(len(v) > 1 for v in by_rest.values())
 
 
+@fast_init
 @dataclass(frozen=True)
 class MatchResult:
     question: Question

@@ -6,6 +6,7 @@ import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from app.clinical.fast_init import fast_init
 from app.knowledge.schema import VbqThresholds
 
 
@@ -17,6 +18,7 @@ class VbqError(ValueError):
         self.field = field
 
 
+@fast_init
 @dataclass(frozen=True)
 class VbqResult:
     vbq: float

@@ -138,7 +138,12 @@ def _unpack_bundle(
     for i, entry in enumerate(entries[:MAX_RESOURCES]):
         if isinstance(entry, dict) and "resource" in entry:
             resource = entry["resource"]
-            if len(out) < MAX_RESOURCES and _plain_type(resource) is not None:
+            if (  # ``_plain_type``, inlined
+                len(out) < MAX_RESOURCES
+                and isinstance(resource, dict)
+                and (rtype := resource.get("resourceType")).__class__ is str
+                and rtype in _READ_TYPES
+            ):
                 out.append(resource)  # what ``_unpack`` does with it, without its location
                 continue
             _unpack(resource, f"{where}.entry[{i}].resource", depth + 1, out, issues)
@@ -279,7 +284,20 @@ class _Read:
 
     def one(self, resource: Resource, label: str, rtype: str) -> None:
         issues = self.pf.issues
-        if rtype in ("Patient", "Medication") or self.other_patient(resource, label):
+        if rtype == "Patient" or rtype == "Medication":
+            return
+        subject = resource.get("subject")
+        if (  # ``other_patient``'s answer for a subject reference seen before, no ``patient``
+            subject.__class__ is dict
+            and (raw := subject.get("reference")).__class__ is str
+            and raw in self.refs
+            and resource.get("patient") is None
+        ):
+            ref = self.refs[raw]
+            if ref is not None and self.pf.patient_id is not None and ref != self.pf.patient_id:
+                self.other_patient(resource, label)  # the issue, as it words it
+                return
+        elif self.other_patient(resource, label):
             return
         if rtype == "Observation":
             candidates, found = read_observation(resource, label, self.dates)
@@ -392,7 +410,7 @@ def read_resources(
     read.medications = {
         rid: r for r, _, rtype in flat if rtype == "Medication" and (rid := text(r, "id", 64))
     }
-    read.labels = frozenset(label for _, label, _ in flat)
+    read.labels = frozenset(seen)  # the labels of ``flat``
     read.patient(flat)
     read_one = read.one
     for resource, label, rtype in flat:

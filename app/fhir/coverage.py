@@ -76,6 +76,17 @@ def _element(resource: JsonObject, path: str) -> object:
     return None
 
 
+def _label(resource: JsonObject, index: int) -> str:
+    """``resource_label``, inlined for the usual plain-string type and id."""
+    if resource.__class__ is dict:
+        rtype, rid = resource.get("resourceType"), resource.get("id")
+        if rtype.__class__ is str and rid.__class__ is str and len(rtype) <= 64 >= len(rid):
+            rtype = rtype.strip() or "Resource"
+            rid = rid.strip()
+            return f"{rtype}/{rid}" if rid else f"{rtype}[{index}]"
+    return resource_label(resource, index)
+
+
 def coverage_report(
     resources: Sequence[JsonObject],
     draft_orders: Sequence[JsonObject],
@@ -83,12 +94,21 @@ def coverage_report(
 ) -> list[ResourceCoverage]:
     """One entry per resource read (in input order), then one per draft order."""
     everything = [*resources, *draft_orders]
-    labels = [resource_label(r, i) for i, r in enumerate(everything)]
+    labels = [_label(r, i) for i, r in enumerate(everything)]
     known = set(labels)
-    contributed: dict[str, list[Contribution]] = defaultdict(list)
+    contributed: dict[str, list[Contribution]] = {}
+
+    def add(source: str, contribution: Contribution) -> None:
+        owner = source if source in known else _owner(source, known)
+        got = contributed.get(owner)
+        if got is None:
+            contributed[owner] = [contribution]
+        else:
+            got.append(contribution)
+
     for f in pf.findings:
         for source in f.sources:
-            contributed[_owner(source, known)].append(Contribution(f.code, f.level, f.value))
+            add(source, Contribution(f.code, f.level, f.value))
     history = {
         "malignancy_history": pf.malignancy_history,
         "prior_vcf_treatment": pf.prior_vcf_treatment,
@@ -98,16 +118,17 @@ def coverage_report(
     }
     for name, fact in history.items():
         for source in fact.sources:
-            contributed[_owner(source, known)].append(Contribution(name, None, fact.value))
+            add(source, Contribution(name, None, fact.value))
     for e in pf.etiology:
         for source in e.sources:
-            contributed[_owner(source, known)].append(Contribution("etiology", None, e.value))
+            add(source, Contribution("etiology", None, e.value))
     for fr in pf.documented_fractures:
         for source in fr.sources:
-            contributed[_owner(source, known)].append(Contribution("vcf", fr.level, True))
+            add(source, Contribution("vcf", fr.level, True))
     for o in pf.orders:
         label = f"{o.resource_type}/{o.resource_id}"
-        contributed[label].append(Contribution("order", None, o.procedure or "not rated"))
+        contribution = Contribution("order", None, o.procedure or "not rated")
+        contributed.setdefault(label, []).append(contribution)
     ignored: dict[str, list[Ignored]] = defaultdict(list)
     unmapped_at: dict[str, list[str]] = defaultdict(list)  # label -> "code", "component[i].code"
     for issue in pf.issues:
@@ -121,24 +142,26 @@ def coverage_report(
         if label in seen:
             continue
         seen.add(label)
-        entry = ResourceCoverage(label, contributed.get(label, []), ignored.get(label, []))
+        got = contributed.get(label, [])
+        why = ignored.get(label, [])
         rtype = resource.get("resourceType")
+        unmapped: list[tuple[str, str]] = []
         if rtype == "Observation":
             for path in unmapped_at.get(label, ()):
-                entry.unmapped += _unmapped_codes(_element(resource, path))
-        elif rtype in ("Condition", "Procedure") and not entry.contributed:
-            entry.unmapped = _unmapped_codes(resource.get("code"))
-        entry.unmapped = entry.unmapped[:MAX_UNMAPPED_PER_RESOURCE]
-        if not entry.contributed and not entry.ignored:
-            reason = _silent_reason(rtype, entry)
+                unmapped += _unmapped_codes(_element(resource, path))
+            unmapped = unmapped[:MAX_UNMAPPED_PER_RESOURCE]
+        elif rtype in ("Condition", "Procedure") and not got:
+            unmapped = _unmapped_codes(resource.get("code"))[:MAX_UNMAPPED_PER_RESOURCE]
+        if not got and not why:
+            reason = _silent_reason(rtype, unmapped)
             if reason:
-                entry.ignored.append(Ignored(label, reason))
-        report.append(entry)
+                why.append(Ignored(label, reason))
+        report.append(ResourceCoverage(label, got, why, unmapped))
     return report
 
 
-def _silent_reason(rtype: object, entry: ResourceCoverage) -> str | None:
-    if entry.unmapped:
+def _silent_reason(rtype: object, unmapped: list[tuple[str, str]]) -> str | None:
+    if unmapped:
         return "no code of this resource is mapped to a VCF-CDS input"
     if rtype == "Observation":
         return "superseded: a newer value of the same finding was used"

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from app.clinical.fast_init import fast_init
 from app.fhir.codes import code_tables
 from app.fhir.raw import codings, obj, objs, parse_datetime, text
 from app.json_types import JsonObject
@@ -25,6 +26,7 @@ _DAY_WORDS |= {"months": "mo", "year": "a", "years": "a", "hour": "h", "hours": 
 _WORD = re.compile(r"[a-z]+")
 
 
+@fast_init
 @dataclass(frozen=True)
 class Course:
     """One corticosteroid record: dated interval and/or a length in days (None = unknown)."""

@@ -236,7 +236,6 @@ def _plain_read(resource: JsonObject, label: str, dates: dict[str, datetime | No
     effective = dates[when]
     if effective is None:
         return None
-    tables = code_tables().findings
     idx = index()
     spec = idx.spec_by_coding.get((system, code))
     if spec is None:
@@ -262,7 +261,7 @@ def _plain_read(resource: JsonObject, label: str, dates: dict[str, datetime | No
         if fast is not None:
             return [Candidate(spec.code, fast[0], label, level, fast[1], effective)], []
     present_if_empty = (system, code) in idx.present_if_no_value
-    result = read_value(resource, spec, tables.boolean_codes, present_if_empty)
+    result = read_value(resource, spec, code_tables().findings.boolean_codes, present_if_empty)
     if isinstance(result, Problem) or result.note is not None:
         return None
     return [Candidate(spec.code, result.value, label, level, result.unit, effective)], []

@@ -65,9 +65,16 @@ def is_number(value: object) -> TypeGuard[int | float]:
 def codings(concept: object) -> list[tuple[str | None, str, str | None]]:
     """``(system, code, display)`` of each usable coding of a CodeableConcept.
 
-    ``text`` of each field, inlined for the usual plain string or absent field."""
-    out = []
-    for coding in objs(concept, "coding"):
+    ``objs`` and ``text`` of each field, inlined for the usual plain string or absent field."""
+    out: list[tuple[str | None, str, str | None]] = []
+    if concept.__class__ is not dict and not isinstance(concept, dict):
+        return out
+    items = concept.get("coding")
+    if items.__class__ is not list and not isinstance(items, list):
+        return out
+    for coding in items:
+        if coding.__class__ is not dict and not isinstance(coding, dict):
+            continue
         code = coding.get("code")
         if code.__class__ is str and 0 < len(code) <= MAX_TOKEN:
             code = code.strip() or None
