@@ -299,6 +299,8 @@ def hook_request(parts: dict[str, list[Resource]]) -> dict[str, Any]:
             "procedures": bundle(parts["procedures"]),
             "medicationStatements": bundle(parts["medicationStatements"]),
             "medicationRequests": bundle(parts["medicationRequests"]),
+            # an EHR that prefetches answers every template: this patient has no report
+            "diagnosticReports": bundle([]),
         },
     }
 
