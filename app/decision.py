@@ -15,7 +15,7 @@ from app.cds_hooks.models import CdsResponse
 from app.clinical.findings import InputIssue
 from app.fhir.adapter import read_resources
 from app.fhir.alternatives import coding_for
-from app.fhir.coverage import ResourceCoverage, coverage_report
+from app.fhir.coverage import ResourceCoverage, coverage_report, unmapped_codings
 from app.knowledge.schema import Knowledge
 from app.settings import Settings
 
@@ -33,6 +33,13 @@ class Decision:
         """Per resource: what it contributed, why anything was ignored, unmapped codings
         (built on first use, off the decision itself)."""
         return coverage_report(self.resources, self.draft_orders, self.assessment.findings)
+
+    def unmapped_codings(self) -> list[tuple[str, str]]:
+        """The coverage report's unmapped codings (for the metric); the report is not built
+        for them when nothing else asked for it."""
+        if "coverage" in self.__dict__:
+            return [u for c in self.coverage for u in c.unmapped]
+        return unmapped_codings(self.resources, self.draft_orders, self.assessment.findings)
 
 
 def decide(

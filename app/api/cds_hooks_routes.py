@@ -151,8 +151,8 @@ async def invoke(
 
     def decide_and_record() -> JsonObject:
         """The CPU-bound rest of the call in one worker-thread hop (docs/faults.md): the
-        decision, its JSON form, metrics, and the audit entry (coverage report, canonical
-        JSON, digests) handed to the recorder before the answer leaves."""
+        decision, its JSON form, metrics (cards, unmapped codings), and the audit entry
+        (canonical JSON, digests) handed to the recorder before the answer leaves."""
         decision = decide(
             resources,
             inv.draft_orders,
@@ -167,7 +167,7 @@ async def invoke(
         if metrics is not None:
             statuses = (o.status for o in decision.assessment.orders)
             metrics.observe_decision(service_id, payload["cards"], statuses)
-            metrics.observe_unmapped(u for c in decision.coverage for u in c.unmapped)
+            metrics.observe_unmapped(decision.unmapped_codings())
         submit_decision(
             request,
             decision,

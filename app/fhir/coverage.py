@@ -11,7 +11,7 @@ engineer sees what to map next (a site ConceptMap, docs/fhir-inputs.md).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from app.clinical.findings import FindingValue, PatientFindings
@@ -106,36 +106,17 @@ def coverage_report(
         else:
             got.append(contribution)
 
-    for f in pf.findings:
-        for source in f.sources:
-            add(source, Contribution(f.code, f.level, f.value))
-    history = {
-        "malignancy_history": pf.malignancy_history,
-        "prior_vcf_treatment": pf.prior_vcf_treatment,
-        "prolonged_corticosteroids": pf.prolonged_corticosteroids,
-        "bone_metastasis": pf.bone_metastasis,
-        "osteoporosis": pf.osteoporosis,
-    }
-    for name, fact in history.items():
-        for source in fact.sources:
-            add(source, Contribution(name, None, fact.value))
-    for e in pf.etiology:
-        for source in e.sources:
-            add(source, Contribution("etiology", None, e.value))
-    for fr in pf.documented_fractures:
-        for source in fr.sources:
-            add(source, Contribution("vcf", fr.level, True))
+    for source, code, level, value in _contributions(pf):
+        add(source, Contribution(code, level, value))
     for o in pf.orders:
         label = f"{o.resource_type}/{o.resource_id}"
         contribution = Contribution("order", None, o.procedure or "not rated")
         contributed.setdefault(label, []).append(contribution)
     ignored: dict[str, list[Ignored]] = defaultdict(list)
-    unmapped_at: dict[str, list[str]] = defaultdict(list)  # label -> "code", "component[i].code"
     for issue in pf.issues:
         owner = _owner(issue.location, known)
         ignored[owner].append(Ignored(issue.location, issue.message))
-        if issue.message.startswith(NOT_A_FINDING) and issue.location.startswith(owner + "."):
-            unmapped_at[owner].append(issue.location[len(owner) + 1 :])
+    unmapped_at = _unmapped_paths(pf, known)
     report: list[ResourceCoverage] = []
     seen: set[str] = set()
     for label, resource in zip(labels, everything, strict=True):
@@ -145,13 +126,7 @@ def coverage_report(
         got = contributed.get(label, [])
         why = ignored.get(label, [])
         rtype = resource.get("resourceType")
-        unmapped: list[tuple[str, str]] = []
-        if rtype == "Observation":
-            for path in unmapped_at.get(label, ()):
-                unmapped += _unmapped_codes(_element(resource, path))
-            unmapped = unmapped[:MAX_UNMAPPED_PER_RESOURCE]
-        elif rtype in ("Condition", "Procedure") and not got:
-            unmapped = _unmapped_codes(resource.get("code"))[:MAX_UNMAPPED_PER_RESOURCE]
+        unmapped = _resource_unmapped(resource, rtype, unmapped_at.get(label), bool(got))
         if not got and not why:
             reason = _silent_reason(rtype, unmapped)
             if reason:
@@ -168,3 +143,86 @@ def _silent_reason(rtype: object, unmapped: list[tuple[str, str]]) -> str | None
     if rtype in ("Patient", "Medication"):
         return None  # read for context (birth date, medication codes), no finding of its own
     return "nothing in this resource is used by the rules"
+
+
+def unmapped_codings(
+    resources: Sequence[JsonObject],
+    draft_orders: Sequence[JsonObject],
+    pf: PatientFindings,
+) -> list[tuple[str, str]]:
+    """The ``unmapped`` codings of ``coverage_report``, in its order, without the rest of the
+    report: what the ``vcf_cds_unmapped_codings`` metric counts on every CDS call."""
+    everything = [*resources, *draft_orders]
+    labels = [_label(r, i) for i, r in enumerate(everything)]
+    known = set(labels)
+    unmapped_at = _unmapped_paths(pf, known)
+    contributing: set[str] | None = None  # owners with a contribution, only if needed
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for label, resource in zip(labels, everything, strict=True):
+        if label in seen:
+            continue
+        seen.add(label)
+        rtype = resource.get("resourceType")
+        if rtype == "Observation":
+            if label in unmapped_at:
+                out += _resource_unmapped(resource, rtype, unmapped_at[label], False)
+            continue
+        if rtype not in ("Condition", "Procedure"):
+            continue
+        if contributing is None:
+            contributing = {s if s in known else _owner(s, known) for s, *_ in _contributions(pf)}
+            contributing.update(f"{o.resource_type}/{o.resource_id}" for o in pf.orders)
+        out += _resource_unmapped(resource, rtype, None, label in contributing)
+    return out
+
+
+def _contributions(
+    pf: PatientFindings,
+) -> Iterator[tuple[str, str, str | None, FindingValue | None]]:
+    """(source location, input, level, value) of every finding and history fact (not the
+    orders)."""
+    for f in pf.findings:
+        for source in f.sources:
+            yield source, f.code, f.level, f.value
+    history = {
+        "malignancy_history": pf.malignancy_history,
+        "prior_vcf_treatment": pf.prior_vcf_treatment,
+        "prolonged_corticosteroids": pf.prolonged_corticosteroids,
+        "bone_metastasis": pf.bone_metastasis,
+        "osteoporosis": pf.osteoporosis,
+    }
+    for name, fact in history.items():
+        for source in fact.sources:
+            yield source, name, None, fact.value
+    for e in pf.etiology:
+        for source in e.sources:
+            yield source, "etiology", None, e.value
+    for fr in pf.documented_fractures:
+        for source in fr.sources:
+            yield source, "vcf", fr.level, True
+
+
+def _unmapped_paths(pf: PatientFindings, known: set[str]) -> dict[str, list[str]]:
+    """Resource label -> the paths ("code", "component[i].code") whose coding no map knows."""
+    paths: dict[str, list[str]] = {}
+    for issue in pf.issues:
+        if issue.message.startswith(NOT_A_FINDING):
+            owner = _owner(issue.location, known)
+            if issue.location.startswith(owner + "."):
+                paths.setdefault(owner, []).append(issue.location[len(owner) + 1 :])
+    return paths
+
+
+def _resource_unmapped(
+    resource: JsonObject, rtype: object, paths: list[str] | None, contributed: bool
+) -> list[tuple[str, str]]:
+    """An Observation's codings at ``paths``; a Condition's or Procedure's codes when it
+    contributed nothing (at most ``MAX_UNMAPPED_PER_RESOURCE``)."""
+    unmapped: list[tuple[str, str]] = []
+    if rtype == "Observation":
+        for path in paths or ():
+            unmapped += _unmapped_codes(_element(resource, path))
+    elif rtype in ("Condition", "Procedure") and not contributed:
+        unmapped = _unmapped_codes(resource.get("code"))
+    return unmapped[:MAX_UNMAPPED_PER_RESOURCE]

@@ -193,7 +193,7 @@ async def create_assessment(
     out["consult_id"] = decision.consult_id
     out["coverage"] = dump_coverage(decision.coverage)
     if (metrics := app_metrics(request.app)) is not None:
-        metrics.observe_unmapped(u for c in decision.coverage for u in c.unmapped)
+        metrics.observe_unmapped(decision.unmapped_codings())
     out["cards"] = response["cards"]
     out["system_actions"] = response.get("systemActions", [])
     await off_loop(  # the entry's canonical JSON and digests: CPU, off the loop too
