@@ -34,7 +34,7 @@ from app.fhir.medications import (
     is_systemic_corticosteroid,
     prolonged,
 )
-from app.fhir.observations import Candidate, read_observation
+from app.fhir.observations import Candidate, plain_one, plain_plans, tolerant_read
 from app.fhir.orders import read_order
 from app.fhir.raw import objs, parse_date, reference_id, resource_label, text
 from app.fhir.report_count import report_enumerations
@@ -192,8 +192,18 @@ def _merge(candidates: list[Candidate], issues: list[InputIssue]) -> list[Findin
             group.append(candidate)
     # by (code, level or ""), ties in first-seen order (what a stable sort on that key gives)
     order = sorted((k[0], k[1] or "", i) for i, k in enumerate(groups))
-    keys = list(groups)
-    return [_newest(groups[keys[i]], issues) for _, _, i in order]
+    values = list(groups.values())
+    out: list[Finding] = []
+    for _, _, i in order:
+        group = values[i]
+        if len(group) == 1:  # ``_newest`` of the usual one reading, without the call
+            c = group[0]
+            out.append(
+                Finding(c.code, c.value, (c.source,), c.level, c.unit, c.effective, c.from_text)
+            )
+        else:
+            out.append(_newest(group, issues))
+    return out
 
 
 def _history(found: list[str], kinds: tuple[str, ...], obtained: Mapping[str, bool]) -> HistoryFact:
@@ -229,6 +239,7 @@ class _Read:
         self.medications: dict[str, Resource] = {}
         self.refs: dict[str, str | None] = {}
         self.dates: dict[str, datetime | None] = {}
+        self.plans = plain_plans()
         self.labels: frozenset[str] = frozenset()  # every resource of the input, "Type/id"
         self.narratives = NarrativeBudget()
 
@@ -300,7 +311,16 @@ class _Read:
         elif self.other_patient(resource, label):
             return
         if rtype == "Observation":
-            candidates, found = read_observation(resource, label, self.dates)
+            fast = plain_one(resource, label, self.dates, self.plans)
+            if fast.__class__ is Candidate:  # ``read_observation``'s one candidate, no issue
+                self.candidates.append(fast)
+                if fast.code == "vcf" and is_enumeration(resource):
+                    self.panels.append((resource, label, [fast]))
+                return
+            if fast is None:
+                candidates, found = tolerant_read(resource, label)
+            else:  # the one "no VCF-CDS finding code" note
+                candidates, found = [], [fast]  # type: ignore[list-item]
             self.candidates.extend(candidates)
             if not candidates and (
                 d := derive_from_observation(resource, label, self.today, found)
