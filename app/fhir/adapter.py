@@ -294,22 +294,23 @@ class _Read:
         return False
 
     def one(self, resource: Resource, label: str, rtype: str) -> None:
-        issues = self.pf.issues
         if rtype == "Patient" or rtype == "Medication":
             return
         subject = resource.get("subject")
+        refs = self.refs
         if (  # ``other_patient``'s answer for a subject reference seen before, no ``patient``
             subject.__class__ is dict
             and (raw := subject.get("reference")).__class__ is str
-            and raw in self.refs
+            and raw in refs
             and resource.get("patient") is None
         ):
-            ref = self.refs[raw]
+            ref = refs[raw]
             if ref is not None and self.pf.patient_id is not None and ref != self.pf.patient_id:
                 self.other_patient(resource, label)  # the issue, as it words it
                 return
         elif self.other_patient(resource, label):
             return
+        issues = self.pf.issues
         if rtype == "Observation":
             fast = plain_one(resource, label, self.dates, self.plans)
             if fast.__class__ is Candidate:  # ``read_observation``'s one candidate, no issue
