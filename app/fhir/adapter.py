@@ -19,7 +19,11 @@ from app.clinical.findings import (
     InputIssue,
     PatientFindings,
 )
-from app.fhir.condition_findings import read_condition_findings
+from app.fhir.condition_findings import (
+    finding_codes,
+    may_name_finding,
+    read_condition_findings,
+)
 from app.fhir.derived import (
     derive_from_observation,
     enumerations,
@@ -240,6 +244,7 @@ class _Read:
         self.refs: dict[str, str | None] = {}
         self.dates: dict[str, datetime | None] = {}
         self.plans = plain_plans()
+        self.condition_codes = finding_codes()  # Conditions that may name a finding
         self.labels: frozenset[str] = frozenset()  # every resource of the input, "Type/id"
         self.narratives = NarrativeBudget()
 
@@ -339,9 +344,10 @@ class _Read:
             issues.extend(found)
         elif rtype == "Condition":
             read_condition(resource, label, self.history, issues)
-            symptoms, notes = read_condition_findings(resource, label)  # problem-list findings
-            self.derived.extend(symptoms)  # used where no Observation / report speaks
-            issues.extend(notes)
+            if may_name_finding(resource.get("code"), self.condition_codes):
+                symptoms, notes = read_condition_findings(resource, label)  # problem-list findings
+                self.derived.extend(symptoms)  # used where no Observation / report speaks
+                issues.extend(notes)
         elif rtype == "Procedure":
             read_procedure(resource, label, self.history, issues)
         elif rtype in MEDICATION_TYPES:
