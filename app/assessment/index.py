@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 
 from app.clinical.findings import Finding, FindingValue
@@ -12,25 +11,32 @@ class FindingIndex:
     """Findings keyed by (code, level); the adapter already keeps the newest per key."""
 
     def __init__(self, findings: Iterable[Finding]) -> None:
-        self._by_key: dict[tuple[str, str | None], Finding] = {}
-        self._levels: dict[str, list[str | None]] = defaultdict(list)
-        self._at: dict[str | None, dict[str, Finding]] | None = None
+        by_key: dict[tuple[str, str | None], Finding] = {}
+        levels: dict[str, list[str | None]] = {}
+        at: dict[str | None, dict[str, Finding]] = {}  # ``at``'s maps, in the same pass
         for f in findings:
-            self._by_key[(f.code, f.level)] = f
-            if f.level not in self._levels[f.code]:
-                self._levels[f.code].append(f.level)
+            code, level = f.code, f.level
+            by_key[(code, level)] = f
+            found = levels.get(code)
+            if found is None:
+                levels[code] = [level]
+            elif level not in found:
+                found.append(level)
+            here = at.get(level)
+            if here is None:
+                at[level] = {code: f}
+            else:
+                here[code] = f
+        self._by_key = by_key
+        self._levels = levels
+        self._at = at
 
     # the rules make about a hundred lookups per assessment: each accessor is one dict lookup
     # (no chain of calls)
 
     def at(self, level: str | None) -> dict[str, Finding]:
-        """``code -> finding`` at one level (built on first use; do not modify):
-        ``at(level).get(code)`` is ``get(code, level)``, for rules that read many codes at a
-        level."""
-        if self._at is None:  # one pass over the findings, on first use
-            self._at = {}
-            for (code, lv), f in self._by_key.items():
-                self._at.setdefault(lv, {})[code] = f
+        """``code -> finding`` at one level (do not modify): ``at(level).get(code)`` is
+        ``get(code, level)``, for rules that read many codes at a level."""
         found = self._at.get(level)
         if found is None:
             found = self._at[level] = {}

@@ -18,7 +18,7 @@ from app.assessment.model import (
 from app.clinical.escc import classify_escc, cord_compressed
 from app.clinical.findings import FindingValue
 from app.clinical.mri_score import MriSigns, score_mri
-from app.clinical.sign_evidence import qualitative_evidence, quantitative_evidence
+from app.clinical.sign_evidence import qualitative_evidence, quantitative_evidence, sign_ids
 from app.clinical.signal_tests import chemical_shift_drop, interpret_adc, interpret_chemical_shift
 from app.clinical.sins import SinsInput, SinsResult, derive_collapse, index_level, score_sins
 from app.clinical.vbq import VbqError, compute_vbq
@@ -234,10 +234,11 @@ def _compression_degree(idx: FindingIndex, level: str | None) -> str | None:
 
 def sign_evidence(idx: FindingIndex, k: Knowledge) -> tuple[SignEvidenceLevel, ...]:
     out = []
+    signs = sign_ids(k.sign_evidence)
     for level in idx.levels_with(_SIGN_CODES):
         here = idx.at(level)
         observed: dict[str, FindingValue | None] = {
-            s.id: None if (f := here.get(s.id)) is None else f.value for s in k.sign_evidence.signs
+            sign: None if (f := here.get(sign)) is None else f.value for sign in signs
         }
         observed["compression-degree"] = _compression_degree(idx, level)
         try:

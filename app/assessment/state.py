@@ -189,11 +189,18 @@ def _deformity(idx: FindingIndex, cfg: DeformityThresholds) -> StateInput:
     """Spinal deformity (seed 003 Variant 5/8): the largest measurement of each kind."""
 
     def largest(code: str) -> tuple[float | None, tuple[str, ...]]:
-        vals = [(idx.number(code, f.level), f.sources) for f in idx.all(code)]
-        known = [(v, src) for v, src in vals if v is not None]
-        if not known:
-            return None, ()
-        return max(known, key=lambda t: t[0])
+        """The first largest number among the findings of ``code`` (``idx.number`` of each:
+        ``all`` gives the very findings ``number`` reads), with its sources."""
+        best: float | None = None
+        sources: tuple[str, ...] = ()
+        for f in idx.all(code):
+            v = f.value
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                continue
+            number = float(v)
+            if best is None or number > best:  # what ``max`` keeps: the first of equals
+                best, sources = number, f.sources
+        return best, sources
 
     parts = [
         largest(c)

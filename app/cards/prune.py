@@ -16,11 +16,17 @@ def prune_empty(value: object) -> object: ...
 def prune_empty(value: object) -> object:
     """A copy of JSON ``value`` without the empty values (every object and array is new, so
     the result shares no container with ``value``). One pass: each container is copied once
-    and an empty one is dropped as it is met."""
+    and an empty one is dropped as it is met; plain ``str``/``dict``/``list`` members are
+    told apart by their exact class first (what the ``isinstance`` tests give for them)."""
     if isinstance(value, dict):
         out: dict[object, object] = {}
         for k, v in value.items():
-            if isinstance(v, _CONTAINERS):
+            cls = v.__class__
+            if cls is str:
+                if v:
+                    out[k] = v
+                continue
+            if cls is dict or cls is list or isinstance(v, _CONTAINERS):
                 v = prune_empty(v)
                 if not v:  # a new, plain dict or list: empty
                     continue
@@ -31,7 +37,12 @@ def prune_empty(value: object) -> object:
     if isinstance(value, list):
         items: list[object] = []
         for v in value:
-            if isinstance(v, _CONTAINERS):
+            cls = v.__class__
+            if cls is str:
+                if v:
+                    items.append(v)
+                continue
+            if cls is dict or cls is list or isinstance(v, _CONTAINERS):
                 v = prune_empty(v)
                 if not v:
                     continue

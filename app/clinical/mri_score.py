@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from app.clinical.fast_init import fast_init
 from app.clinical.scoring import AdditiveScore, score_components
+from app.knowledge.per_object import PerObject
 from app.knowledge.schema import MriScoreKnowledge
 
 
@@ -40,9 +41,19 @@ def _key(value: str | bool | None) -> str | None:
     return value
 
 
+def _make_ids(k: MriScoreKnowledge) -> tuple[str, ...]:
+    return tuple(s.id for s in k.signs)
+
+
+_ids = PerObject(_make_ids)  # the sign ids of each (frozen) knowledge object, in order
+
+
 def score_mri(signs: MriSigns, k: MriScoreKnowledge) -> MriScoreResult:
     """Score the signs as published; classify only when the whole range is on one side."""
-    values = {s.id: _key(getattr(signs, s.id)) for s in k.signs}
+    values: dict[str, str | None] = {}
+    for sign in _ids(k):
+        value = getattr(signs, sign)
+        values[sign] = value if value is None or value.__class__ is str else _key(value)
     score = score_components(k.signs, values)
     if score.min >= k.cutoff:
         classification = "suggests_malignant"

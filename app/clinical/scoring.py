@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from app.clinical.fast_init import fast_init
+from app.knowledge.per_object import PerObject
 from app.knowledge.schema import ScoredItem
 
 
@@ -36,6 +37,14 @@ class AdditiveScore:
         return {c.id: c.points for c in self.components}
 
 
+def _make_plan(items: list[ScoredItem]) -> tuple[tuple[str, dict[str, int], frozenset[int]], ...]:
+    """Per item: its id, its points by option and the set of its possible points."""
+    return tuple((item.id, item.points, frozenset(item.points.values())) for item in items)
+
+
+_plans = PerObject(_make_plan)  # per item list of a (frozen) knowledge object
+
+
 def score_components(items: list[ScoredItem], values: Mapping[str, str | None]) -> AdditiveScore:
     """Score ``values`` (component id -> option key or None) against the item tables.
 
@@ -45,18 +54,18 @@ def score_components(items: list[ScoredItem], values: Mapping[str, str | None]) 
     comps: list[ComponentScore] = []
     achievable: set[int] = {0}
     missing: list[str] = []
-    for item in items:
-        value = values.get(item.id)
+    for item_id, points, options in _plans(items):
+        value = values.get(item_id)
         if value is None:
-            options = set(item.points.values())
-            comps.append(ComponentScore(item.id, None, None))
-            missing.append(item.id)
+            comps.append(ComponentScore(item_id, None, None))
+            missing.append(item_id)
+            achievable = {a + o for a in achievable for o in options}
         else:
-            if value not in item.points:
-                raise ValueError(f"{item.id}: {value!r} is not one of {sorted(item.points)}")
-            options = {item.points[value]}
-            comps.append(ComponentScore(item.id, value, item.points[value]))
-        achievable = {a + o for a in achievable for o in options}
+            got = points.get(value)
+            if got is None:
+                raise ValueError(f"{item_id}: {value!r} is not one of {sorted(points)}")
+            comps.append(ComponentScore(item_id, value, got))
+            achievable = {a + got for a in achievable}
     total = None if missing else next(iter(achievable))
     return AdditiveScore(
         components=tuple(comps),

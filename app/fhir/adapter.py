@@ -19,7 +19,11 @@ from app.clinical.findings import (
     InputIssue,
     PatientFindings,
 )
-from app.fhir.condition_findings import read_condition_findings
+from app.fhir.condition_findings import (
+    finding_codes,
+    may_name_finding,
+    read_condition_findings,
+)
 from app.fhir.derived import (
     derive_from_observation,
     enumerations,
@@ -34,7 +38,7 @@ from app.fhir.medications import (
     is_systemic_corticosteroid,
     prolonged,
 )
-from app.fhir.observations import Candidate, read_observation
+from app.fhir.observations import Candidate, plain_one, plain_plans, tolerant_read
 from app.fhir.orders import read_order
 from app.fhir.raw import objs, parse_date, reference_id, resource_label, text
 from app.fhir.report_count import report_enumerations
@@ -192,8 +196,18 @@ def _merge(candidates: list[Candidate], issues: list[InputIssue]) -> list[Findin
             group.append(candidate)
     # by (code, level or ""), ties in first-seen order (what a stable sort on that key gives)
     order = sorted((k[0], k[1] or "", i) for i, k in enumerate(groups))
-    keys = list(groups)
-    return [_newest(groups[keys[i]], issues) for _, _, i in order]
+    values = list(groups.values())
+    out: list[Finding] = []
+    for _, _, i in order:
+        group = values[i]
+        if len(group) == 1:  # ``_newest`` of the usual one reading, without the call
+            c = group[0]
+            out.append(
+                Finding(c.code, c.value, (c.source,), c.level, c.unit, c.effective, c.from_text)
+            )
+        else:
+            out.append(_newest(group, issues))
+    return out
 
 
 def _history(found: list[str], kinds: tuple[str, ...], obtained: Mapping[str, bool]) -> HistoryFact:
@@ -229,6 +243,8 @@ class _Read:
         self.medications: dict[str, Resource] = {}
         self.refs: dict[str, str | None] = {}
         self.dates: dict[str, datetime | None] = {}
+        self.plans = plain_plans()
+        self.condition_codes = finding_codes()  # Conditions that may name a finding
         self.labels: frozenset[str] = frozenset()  # every resource of the input, "Type/id"
         self.narratives = NarrativeBudget()
 
@@ -283,24 +299,34 @@ class _Read:
         return False
 
     def one(self, resource: Resource, label: str, rtype: str) -> None:
-        issues = self.pf.issues
         if rtype == "Patient" or rtype == "Medication":
             return
         subject = resource.get("subject")
+        refs = self.refs
         if (  # ``other_patient``'s answer for a subject reference seen before, no ``patient``
             subject.__class__ is dict
             and (raw := subject.get("reference")).__class__ is str
-            and raw in self.refs
+            and raw in refs
             and resource.get("patient") is None
         ):
-            ref = self.refs[raw]
+            ref = refs[raw]
             if ref is not None and self.pf.patient_id is not None and ref != self.pf.patient_id:
                 self.other_patient(resource, label)  # the issue, as it words it
                 return
         elif self.other_patient(resource, label):
             return
+        issues = self.pf.issues
         if rtype == "Observation":
-            candidates, found = read_observation(resource, label, self.dates)
+            fast = plain_one(resource, label, self.dates, self.plans)
+            if fast.__class__ is Candidate:  # ``read_observation``'s one candidate, no issue
+                self.candidates.append(fast)
+                if fast.code == "vcf" and is_enumeration(resource):
+                    self.panels.append((resource, label, [fast]))
+                return
+            if fast is None:
+                candidates, found = tolerant_read(resource, label)
+            else:  # the one "no VCF-CDS finding code" note
+                candidates, found = [], [fast]  # type: ignore[list-item]
             self.candidates.extend(candidates)
             if not candidates and (
                 d := derive_from_observation(resource, label, self.today, found)
@@ -318,9 +344,10 @@ class _Read:
             issues.extend(found)
         elif rtype == "Condition":
             read_condition(resource, label, self.history, issues)
-            symptoms, notes = read_condition_findings(resource, label)  # problem-list findings
-            self.derived.extend(symptoms)  # used where no Observation / report speaks
-            issues.extend(notes)
+            if may_name_finding(resource.get("code"), self.condition_codes):
+                symptoms, notes = read_condition_findings(resource, label)  # problem-list findings
+                self.derived.extend(symptoms)  # used where no Observation / report speaks
+                issues.extend(notes)
         elif rtype == "Procedure":
             read_procedure(resource, label, self.history, issues)
         elif rtype in MEDICATION_TYPES:

@@ -68,6 +68,17 @@ def _make_codes(idx: CodeIndex) -> frozenset[str]:
 _codes_of = PerObject(_make_codes, limit=1)  # the current code index only
 
 
+def finding_codes() -> frozenset[str]:
+    """``_make_codes`` of the current code index: ``may_name_finding``'s second argument."""
+    return _codes_of(index())
+
+
+def may_name_finding(concept: object, codes: frozenset[str]) -> bool:
+    """False when ``finding_of(concept)`` is certainly ``None`` (no raw code is among
+    ``codes``, which is ``finding_codes()``): its first test, without its lookups."""
+    return _may_match(concept, codes)
+
+
 def _may_match(concept: object, codes: frozenset[str]) -> bool:
     raw = concept.get("coding") if concept.__class__ is dict else None
     if raw.__class__ is not list:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from app.clinical.fast_init import fast_init
-from app.fhir.codes import code_tables
+from app.fhir.codes import MedicationCodes, code_tables
 from app.fhir.raw import codings, obj, objs, parse_datetime, text
 from app.json_types import JsonObject
+from app.knowledge.per_object import PerObject
 
 IGNORED_STATUSES = frozenset({"entered-in-error", "not-taken", "intended", "cancelled", "draft"})
 OPEN_STATUSES = frozenset({"active", "on-hold", "unknown"})
@@ -37,7 +39,7 @@ class Course:
     days: float | None
 
 
-def _words(*labels: str | None) -> list[str]:
+def _words(labels: list[str | None]) -> list[str]:
     return [w for label in labels if label for w in _WORD.findall(label[:512].lower())]
 
 
@@ -53,30 +55,58 @@ def _medication_concept(resource: JsonObject, medications: dict[str, JsonObject]
     return med.get("code") if med else None
 
 
+class _Plan(NamedTuple):
+    """The medication code table as ``is_systemic_corticosteroid`` reads it (built once)."""
+
+    rxnorm: str
+    atc: str
+    cuis: frozenset[str]
+    names: frozenset[str]
+    atc_prefixes: tuple[str, ...]
+    stems: tuple[str, ...]
+
+
+def _make_plan(tables: MedicationCodes) -> _Plan:
+    return _Plan(
+        tables.systems["rxnorm"],
+        tables.systems["atc"],
+        tables.cuis(),
+        tables.names(),
+        tuple(tables.atc_prefixes),
+        tuple(tables.non_systemic_stems),
+    )
+
+
+_plans = PerObject(_make_plan, limit=1)  # the current code tables only
+
+
 def is_systemic_corticosteroid(resource: JsonObject, medications: dict[str, JsonObject]) -> bool:
     """Whether the record is a systemic corticosteroid (see module docstring)."""
-    tables = code_tables().medications
+    plan = _plans(code_tables().medications)
     concept = _medication_concept(resource, medications)
-    found = list(codings(concept))
-    cuis = tables.cuis()
-    names = tables.names()
-    coded = any(
-        (s == tables.systems["rxnorm"] and c in cuis)
-        or (s == tables.systems["atc"] and c.upper().startswith(tuple(tables.atc_prefixes)))
-        for s, c, _ in found
-    )
-    labels = [d for _, _, d in found] + [text(concept, "text", 512)]
-    words = _words(*labels)
-    if not coded and not names.intersection(words):
+    found = codings(concept)
+    coded = False
+    for s, c, _ in found:
+        if (s == plan.rxnorm and c in plan.cuis) or (
+            s == plan.atc and c.upper().startswith(plan.atc_prefixes)
+        ):
+            coded = True
+            break
+    labels = [d for _, _, d in found]
+    labels.append(text(concept, "text", 512))
+    words = _words(labels)
+    if not coded and plan.names.isdisjoint(words):
         return False
-    routes = [
-        label
-        for dosage in objs(resource, "dosage") + objs(resource, "dosageInstruction")
-        for label in [text(obj(dosage, "route"), "text", 512), text(dosage, "text", 512)]
-        + [d for _, _, d in codings(dosage.get("route"))]
-    ]
-    stems = tuple(tables.non_systemic_stems)
-    return not any(w.startswith(stems) for w in _words(*labels, *routes))
+    routes: list[str | None] = []
+    for dosage in objs(resource, "dosage") + objs(resource, "dosageInstruction"):
+        routes.append(text(obj(dosage, "route"), "text", 512))
+        routes.append(text(dosage, "text", 512))
+        routes += [d for _, _, d in codings(dosage.get("route"))]
+    stems = plan.stems
+    # the words of ``labels`` again, then those of the routes
+    return not any(w.startswith(stems) for w in words) and not any(
+        w.startswith(stems) for w in _words(routes)
+    )
 
 
 def _duration_days(duration: object) -> float | None:

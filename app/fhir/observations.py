@@ -13,13 +13,21 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from app.clinical.findings import FindingValue, InputIssue
 from app.fhir.codes import FindingCode, code_tables, plain
-from app.fhir.concept_maps import index
+from app.fhir.concept_maps import CodeIndex, index
 from app.fhir.raw import MAX_TOKEN, codings, obj, objs, parse_datetime, text
-from app.fhir.sites import Site, body_site, component_level, is_level_component, plain_level
-from app.fhir.values import Problem, only_value, read_value
+from app.fhir.sites import (
+    LEVEL_SYSTEM,
+    Site,
+    body_site,
+    canonical_levels,
+    component_level,
+    is_level_component,
+)
+from app.fhir.values import ONLY_VALUE, Problem, read_value, value_keys
 from app.json_types import JsonObject
 from app.knowledge.per_object import PerObject
 
@@ -203,8 +211,55 @@ Read = tuple[list[Candidate], list[InputIssue]]
 
 
 def _plain_read(resource: JsonObject, label: str, dates: dict[str, datetime | None]) -> Read | None:
-    """What ``_tolerant_read`` gives for a plain, well-formed Observation; ``None`` for any
-    other, which then takes the tolerant path.
+    """What ``tolerant_read`` gives for a plain, well-formed Observation; ``None`` for any
+    other, which then takes the tolerant path (``plain_one`` as a ``Read``)."""
+    found = plain_one(resource, label, dates, plain_plans())
+    if found is None:
+        return None
+    return ([found], []) if found.__class__ is Candidate else ([], [found])  # type: ignore[list-item]
+
+
+class _Plan(NamedTuple):
+    """What the fast path needs of one finding code, read once from the code tables."""
+
+    spec: FindingCode
+    code: str
+    kind: str  # spec.type
+    levels: frozenset[str] | None  # per-level findings: the canonical levels it is read at
+    folded: dict[str, str]  # coded: ``_make_folded``
+    present_if_empty: bool
+
+
+def _make_plans(idx: CodeIndex) -> dict[tuple[str, str], _Plan]:
+    canonical = canonical_levels()
+    plans: dict[tuple[str, str], _Plan] = {}
+    for key, spec in idx.spec_by_coding.items():
+        levels = None
+        if spec.per_level:
+            levels = canonical if spec.levels is None else canonical & frozenset(spec.levels)
+        folded = _make_folded(spec)
+        present = key in idx.present_if_no_value
+        plans[key] = _Plan(spec, spec.code, spec.type, levels, folded, present)
+    return plans
+
+
+_plans = PerObject(_make_plans, limit=1)  # the current code index only
+
+
+def plain_plans() -> dict[tuple[str, str], _Plan]:
+    """``(system, code) -> _Plan`` of the current code index (built once per index)."""
+    return _plans(index())
+
+
+def plain_one(
+    resource: JsonObject,
+    label: str,
+    dates: dict[str, datetime | None],
+    plans: dict[tuple[str, str], _Plan],
+) -> Candidate | InputIssue | None:
+    """The one candidate (or the one "no VCF-CDS finding code" note) that ``tolerant_read``
+    gives for a plain, well-formed Observation; ``None`` for any other, which then takes the
+    tolerant path. ``plans``: ``plain_plans()``.
 
     Plain: a used ``status``, no ``component``, an ``effectiveDateTime`` that parses and a
     ``code`` with exactly one coding whose system and code ``raw.text`` returns unchanged.
@@ -214,57 +269,77 @@ def _plain_read(resource: JsonObject, label: str, dates: dict[str, datetime | No
     the finding is read at, and the value reads without problem or note (one candidate, no
     issue). Everything read here is read as the tolerant path reads it.
     """
-    status = resource.get("status")
+    get = resource.get
+    status = get("status")
     if status.__class__ is not str or status not in USED_STATUSES:
         return None
-    if resource.get("component") is not None:
+    if get("component") is not None:
         return None
-    concept = resource.get("code")
+    concept = get("code")
     if concept.__class__ is not dict:
         return None
     coding = concept.get("coding")
-    if coding.__class__ is not list or len(coding) != 1 or coding[0].__class__ is not dict:
+    if coding.__class__ is not list or len(coding) != 1:
         return None
-    system, code = coding[0].get("system"), coding[0].get("code")
+    first = coding[0]
+    if first.__class__ is not dict:
+        return None
+    system = first.get("system")
+    code = first.get("code")
     if system.__class__ is not str or code.__class__ is not str:
         return None
-    when = resource.get("effectiveDateTime")
+    when = get("effectiveDateTime")
     if when.__class__ is not str:
         return None
-    if when not in dates:  # the same few timestamps recur in a record
-        dates[when] = parse_datetime(when)
-    effective = dates[when]
+    if when in dates:  # the same few timestamps recur in a record
+        effective = dates[when]
+    else:
+        effective = dates[when] = parse_datetime(when)
     if effective is None:
         return None
-    idx = index()
-    spec = idx.spec_by_coding.get((system, code))
-    if spec is None:
+    plan = plans.get((system, code))
+    if plan is None:
         if not (plain(system, 512) and plain(code)):
             return None  # the tolerant path may still find a code once it is stripped
         message = f"{NOT_A_FINDING} ({system[:60]}|{code[:40]}); ignored"
-        return [], [InputIssue("information", f"{label}.code", message)]
+        return InputIssue("information", f"{label}.code", message)
+    spec, finding, kind, levels, folded, present_if_empty = plan
     level = None
-    if spec.per_level:
-        level = plain_level(resource.get("bodySite"))
-        if level is None or (spec.levels is not None and level not in spec.levels):
+    if levels is not None:  # ``sites.plain_level``, inlined, and the levels it is read at
+        site = get("bodySite")
+        if site.__class__ is not dict:
             return None
-    if spec.type == "boolean":  # the usual finding: ``read_value``'s answer without its calls
-        raw = resource.get("valueBoolean")
+        site_coding = site.get("coding")
+        if site_coding.__class__ is not list or len(site_coding) != 1:
+            return None
+        one = site_coding[0]
+        if one.__class__ is not dict:
+            return None
+        level = one.get("code")
+        if level.__class__ is not str or one.get("system") != LEVEL_SYSTEM:
+            return None
+        if level not in levels:
+            return None
+    if kind == "boolean":  # the usual finding: ``read_value``'s answer without its calls
+        raw = get("valueBoolean")
         if (
             (raw is True or raw is False)
-            and resource.get("dataAbsentReason") is None
-            and only_value(resource, "valueBoolean")
+            and get("dataAbsentReason") is None
+            and (_ONLY_BOOLEAN.issuperset(resource) or value_keys(resource) == [_BOOLEAN])
         ):
-            return [Candidate(spec.code, raw, label, level, None, effective)], []
-    elif spec.type == "coded" or spec.type == "quantity":
-        fast = _plain_value(resource, spec)
+            return Candidate(finding, raw, label, level, None, effective)
+    elif kind == "coded":
+        fast = _plain_coded(resource, folded)
         if fast is not None:
-            return [Candidate(spec.code, fast[0], label, level, fast[1], effective)], []
-    present_if_empty = (system, code) in idx.present_if_no_value
+            return Candidate(finding, fast, label, level, None, effective)
+    elif kind == "quantity":
+        number = _plain_quantity(resource, spec)
+        if number is not None:
+            return Candidate(finding, number, label, level, spec.unit, effective)
     result = read_value(resource, spec, code_tables().findings.boolean_codes, present_if_empty)
     if isinstance(result, Problem) or result.note is not None:
         return None
-    return [Candidate(spec.code, result.value, label, level, result.unit, effective)], []
+    return Candidate(finding, result.value, label, level, result.unit, effective)
 
 
 def _make_folded(spec: FindingCode) -> dict[str, str]:
@@ -276,30 +351,40 @@ def _make_folded(spec: FindingCode) -> dict[str, str]:
     return folded
 
 
-_folded = PerObject(_make_folded, limit=512)  # per finding code of the current code tables
+_BOOLEAN = "valueBoolean"
+_ONLY_BOOLEAN = ONLY_VALUE[_BOOLEAN]
+_ONLY_CONCEPT = ONLY_VALUE["valueCodeableConcept"]
+_ONLY_QUANTITY = ONLY_VALUE["valueQuantity"]
 
 
-def _plain_value(resource: JsonObject, spec: FindingCode) -> tuple[FindingValue, str | None] | None:
-    """``(value, unit)`` that ``read_value`` gives, without a note, for the plain forms of a
-    coded (one coding of a listed value) or quantity (a number in the finding's own unit code)
-    finding; ``None`` for anything else (then ``read_value`` decides)."""
-    if resource.get("dataAbsentReason") is not None:
+def _plain_coded(resource: JsonObject, folded: dict[str, str]) -> str | None:
+    """The value ``read_value`` gives, without a note, for a coded finding's plain form (one
+    coding of a listed value; ``folded``: ``_make_folded`` of the finding); ``None`` for
+    anything else (then ``read_value`` decides)."""
+    get = resource.get
+    raw = get("valueCodeableConcept")
+    if raw.__class__ is not dict or get("dataAbsentReason") is not None:
         return None
-    if spec.type == "coded":
-        raw = resource.get("valueCodeableConcept")
-        if raw.__class__ is not dict or not only_value(resource, "valueCodeableConcept"):
-            return None
-        coding = raw.get("coding")
-        if coding.__class__ is not list or len(coding) != 1 or coding[0].__class__ is not dict:
-            return None
-        found = coding[0].get("code")
-        if found.__class__ is not str or not 0 < len(found) <= MAX_TOKEN:
-            return None
-        folded = found.strip().lower()
-        hit = _folded(spec).get(folded) if folded else None
-        return None if hit is None else (hit, None)
-    raw = resource.get("valueQuantity")
-    if raw.__class__ is not dict or not only_value(resource, "valueQuantity"):
+    if not (_ONLY_CONCEPT.issuperset(resource) or value_keys(resource) == ["valueCodeableConcept"]):
+        return None
+    coding = raw.get("coding")
+    if coding.__class__ is not list or len(coding) != 1 or coding[0].__class__ is not dict:
+        return None
+    found = coding[0].get("code")
+    if found.__class__ is not str or not 0 < len(found) <= MAX_TOKEN:
+        return None
+    key = found.strip().lower()
+    return folded.get(key) if key else None
+
+
+def _plain_quantity(resource: JsonObject, spec: FindingCode) -> float | None:
+    """The number ``read_value`` gives, without a note, for a quantity finding's plain form (a
+    number in the finding's own unit code); ``None`` for anything else."""
+    get = resource.get
+    raw = get("valueQuantity")
+    if raw.__class__ is not dict or get("dataAbsentReason") is not None:
+        return None
+    if not (_ONLY_QUANTITY.issuperset(resource) or value_keys(resource) == ["valueQuantity"]):
         return None
     number = raw.get("value")
     if number.__class__ is not float and not (number.__class__ is int and abs(number) < 2**53):
@@ -313,10 +398,10 @@ def _plain_value(resource: JsonObject, spec: FindingCode) -> tuple[FindingValue,
         return None
     if (spec.min is not None and value < spec.min) or (spec.max is not None and value > spec.max):
         return None
-    return value, spec.unit
+    return value
 
 
-def _tolerant_read(resource: JsonObject, label: str) -> Read:
+def tolerant_read(resource: JsonObject, label: str) -> Read:
     issues: list[InputIssue] = []
     if not _status_ok(resource, label, issues):
         return [], issues
@@ -335,4 +420,4 @@ def read_observation(
     """Candidates and issues of one Observation (never raises on odd input). ``dates``: the
     ``effectiveDateTime`` values parsed so far (shared by the Observations of one read)."""
     fast = _plain_read(resource, label, {} if dates is None else dates)
-    return fast if fast is not None else _tolerant_read(resource, label)
+    return fast if fast is not None else tolerant_read(resource, label)

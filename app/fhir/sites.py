@@ -76,7 +76,8 @@ def body_site(resource: JsonObject) -> Site:
 
 
 @lru_cache(maxsize=1)
-def _canonical_levels() -> frozenset[str]:
+def canonical_levels() -> frozenset[str]:
+    """Every canonical level label (``"C1"`` ... ``"S5"``)."""
     return frozenset(_anatomy().levels())
 
 
@@ -92,7 +93,7 @@ def plain_level(site: object) -> str | None:
     code = coding[0].get("code")
     if code.__class__ is not str or coding[0].get("system") != LEVEL_SYSTEM:
         return None
-    return code if code in _canonical_levels() else None
+    return code if code in canonical_levels() else None
 
 
 def is_level_component(component: JsonObject) -> bool:
