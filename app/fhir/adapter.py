@@ -301,19 +301,7 @@ class _Read:
     def one(self, resource: Resource, label: str, rtype: str) -> None:
         if rtype == "Patient" or rtype == "Medication":
             return
-        subject = resource.get("subject")
-        refs = self.refs
-        if (  # ``other_patient``'s answer for a subject reference seen before, no ``patient``
-            subject.__class__ is dict
-            and (raw := subject.get("reference")).__class__ is str
-            and raw in refs
-            and resource.get("patient") is None
-        ):
-            ref = refs[raw]
-            if ref is not None and self.pf.patient_id is not None and ref != self.pf.patient_id:
-                self.other_patient(resource, label)  # the issue, as it words it
-                return
-        elif self.other_patient(resource, label):
+        if self.other_patient(resource, label):
             return
         issues = self.pf.issues
         if rtype == "Observation":
