@@ -76,10 +76,6 @@ def finding_codes() -> frozenset[str]:
 def may_name_finding(concept: object, codes: frozenset[str]) -> bool:
     """False when ``finding_of(concept)`` is certainly ``None`` (no raw code is among
     ``codes``, which is ``finding_codes()``): its first test, without its lookups."""
-    return _may_match(concept, codes)
-
-
-def _may_match(concept: object, codes: frozenset[str]) -> bool:
     raw = concept.get("coding") if concept.__class__ is dict else None
     if raw.__class__ is not list:
         return False
@@ -95,7 +91,7 @@ def _may_match(concept: object, codes: frozenset[str]) -> bool:
 def finding_of(concept: object) -> str | None:
     """The boolean project finding a Condition / indication code stands for, if any."""
     idx = index()
-    if not _may_match(concept, _codes_of(idx)):
+    if not may_name_finding(concept, _codes_of(idx)):
         return None
     match = next(
         (idx.finding_by_coding[k] for k in _keys(concept) if k in idx.present_if_no_value), None
