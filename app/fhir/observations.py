@@ -20,12 +20,12 @@ from app.fhir.codes import FindingCode, code_tables, plain
 from app.fhir.concept_maps import CodeIndex, index
 from app.fhir.raw import MAX_TOKEN, codings, obj, objs, parse_datetime, text
 from app.fhir.sites import (
-    LEVEL_SYSTEM,
     Site,
     body_site,
     canonical_levels,
     component_level,
     is_level_component,
+    plain_level,
 )
 from app.fhir.values import ONLY_VALUE, Problem, read_value, value_keys
 from app.json_types import JsonObject
@@ -305,20 +305,9 @@ def plain_one(
         return InputIssue("information", f"{label}.code", message)
     spec, finding, kind, levels, folded, present_if_empty = plan
     level = None
-    if levels is not None:  # ``sites.plain_level``, inlined, and the levels it is read at
-        site = get("bodySite")
-        if site.__class__ is not dict:
-            return None
-        site_coding = site.get("coding")
-        if site_coding.__class__ is not list or len(site_coding) != 1:
-            return None
-        one = site_coding[0]
-        if one.__class__ is not dict:
-            return None
-        level = one.get("code")
-        if level.__class__ is not str or one.get("system") != LEVEL_SYSTEM:
-            return None
-        if level not in levels:
+    if levels is not None:  # per-level: one canonical level coding, a level it is read at
+        level = plain_level(get("bodySite"))
+        if level not in levels:  # ``levels`` holds canonical levels only (never None)
             return None
     if kind == "boolean":  # the usual finding: ``read_value``'s answer without its calls
         raw = get("valueBoolean")

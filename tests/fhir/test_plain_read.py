@@ -113,3 +113,18 @@ KEYS += ["value", "valuex", "code", "status", "bodySite", "dataAbsentReason", "n
 )
 def test_only_value_is_value_keys_of_one(element: dict[str, Any], key: str) -> None:
     assert only_value(element, key) == (value_keys(element) == [key])
+
+
+def test_a_level_outside_the_findings_levels_leaves_the_fast_path() -> None:
+    """A finding read at some levels only (``csf-signal``: L2-L4, code tables) at C2: the fast
+    path gives nothing and the tolerant read skips it with a warning."""
+    restricted = [s for s in SPECS.values() if s.per_level and s.levels is not None]
+    assert restricted  # the code tables do restrict some findings
+    for spec in restricted:
+        outside = next(lv for lv in ("C2", "T5", "S1") if lv not in (spec.levels or ()))
+        value: Any = {"quantity": 1.2, "boolean": True}.get(spec.type, (spec.values or ["x"])[0])
+        resource = obs("o1", spec.code, value, level=outside)
+        assert _plain_read(resource, "Observation/o1", {}) is None
+        candidates, issues = read_observation(resource, "Observation/o1")
+        assert candidates == []
+        assert any(i.location == "Observation/o1.bodySite" for i in issues)
