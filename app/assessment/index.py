@@ -75,10 +75,7 @@ class FindingIndex:
         f = self._by_key.get((code, level))
         if f is None:
             return None
-        v = f.value
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            return None
-        return float(v)
+        return as_number(f.value)
 
     def text(self, code: str, level: str | None = None) -> str | None:
         f = self._by_key.get((code, level))
@@ -110,3 +107,10 @@ class FindingIndex:
     def sources(self, code: str, level: str | None = None) -> tuple[str, ...]:
         f = self._by_key.get((code, level))
         return () if f is None else f.sources
+
+
+def as_number(value: FindingValue | None) -> float | None:
+    """A numeric finding value as a float (booleans and text are no numbers)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from app.assessment.index import FindingIndex
+from app.assessment.index import FindingIndex, as_number
 from app.clinical.fast_init import fast_init
 from app.clinical.findings import PatientFindings
 from app.clinical.fracture_count import count_fractures
@@ -189,15 +189,13 @@ def _deformity(idx: FindingIndex, cfg: DeformityThresholds) -> StateInput:
     """Spinal deformity (seed 003 Variant 5/8): the largest measurement of each kind."""
 
     def largest(code: str) -> tuple[float | None, tuple[str, ...]]:
-        """The first largest number among the findings of ``code`` (``idx.number`` of each:
-        ``all`` gives the very findings ``number`` reads), with its sources."""
+        """The first largest number among the findings of ``code``, with its sources."""
         best: float | None = None
         sources: tuple[str, ...] = ()
         for f in idx.all(code):
-            v = f.value
-            if isinstance(v, bool) or not isinstance(v, int | float):
+            number = as_number(f.value)
+            if number is None:
                 continue
-            number = float(v)
             if best is None or number > best:  # what ``max`` keeps: the first of equals
                 best, sources = number, f.sources
         return best, sources

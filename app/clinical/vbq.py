@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -51,9 +52,7 @@ def compute_vbq(
         raise VbqError("csf", "the CSF signal is required")
     if csf <= 0:
         raise VbqError("csf", "the CSF signal must be positive")
-    measured = sorted([float(signals[lv] or 0.0) for lv in levels])
-    half = len(measured) // 2  # ``statistics.median``, without its calls
-    median = measured[half] if len(measured) % 2 else (measured[half - 1] + measured[half]) / 2
+    median = float(statistics.median([float(signals[lv] or 0.0) for lv in levels]))
     vbq = median / csf
     cutoff = thresholds.cutoff
     return VbqResult(
