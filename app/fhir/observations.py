@@ -27,7 +27,7 @@ from app.fhir.sites import (
     is_level_component,
     plain_level,
 )
-from app.fhir.values import ONLY_VALUE, Problem, read_value, value_keys
+from app.fhir.values import Problem, only_value, read_value
 from app.json_types import JsonObject
 from app.knowledge.per_object import PerObject
 
@@ -314,7 +314,7 @@ def plain_one(
         if (
             (raw is True or raw is False)
             and get("dataAbsentReason") is None
-            and (_ONLY_BOOLEAN.issuperset(resource) or value_keys(resource) == [_BOOLEAN])
+            and only_value(resource, "valueBoolean")
         ):
             return Candidate(finding, raw, label, level, None, effective)
     elif kind == "coded":
@@ -340,12 +340,6 @@ def _make_folded(spec: FindingCode) -> dict[str, str]:
     return folded
 
 
-_BOOLEAN = "valueBoolean"
-_ONLY_BOOLEAN = ONLY_VALUE[_BOOLEAN]
-_ONLY_CONCEPT = ONLY_VALUE["valueCodeableConcept"]
-_ONLY_QUANTITY = ONLY_VALUE["valueQuantity"]
-
-
 def _plain_coded(resource: JsonObject, folded: dict[str, str]) -> str | None:
     """The value ``read_value`` gives, without a note, for a coded finding's plain form (one
     coding of a listed value; ``folded``: ``_make_folded`` of the finding); ``None`` for
@@ -354,7 +348,7 @@ def _plain_coded(resource: JsonObject, folded: dict[str, str]) -> str | None:
     raw = get("valueCodeableConcept")
     if raw.__class__ is not dict or get("dataAbsentReason") is not None:
         return None
-    if not (_ONLY_CONCEPT.issuperset(resource) or value_keys(resource) == ["valueCodeableConcept"]):
+    if not only_value(resource, "valueCodeableConcept"):
         return None
     coding = raw.get("coding")
     if coding.__class__ is not list or len(coding) != 1 or coding[0].__class__ is not dict:
@@ -373,7 +367,7 @@ def _plain_quantity(resource: JsonObject, spec: FindingCode) -> float | None:
     raw = get("valueQuantity")
     if raw.__class__ is not dict or get("dataAbsentReason") is not None:
         return None
-    if not (_ONLY_QUANTITY.issuperset(resource) or value_keys(resource) == ["valueQuantity"]):
+    if not only_value(resource, "valueQuantity"):
         return None
     number = raw.get("value")
     if number.__class__ is not float and not (number.__class__ is int and abs(number) < 2**53):

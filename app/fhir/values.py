@@ -53,7 +53,7 @@ _NOT_VALUE = frozenset(
     | {"dataAbsentReason", "interpretation", "note", "bodySite", "method", "specimen"}
     | {"device", "referenceRange", "hasMember", "derivedFrom", "component"}
 )
-ONLY_VALUE = {  # the key -> the elements ``only_value`` lets stand beside it
+_ONLY = {  # the key -> the elements ``only_value`` lets stand beside it
     key: _NOT_VALUE | {key} for key in ("valueBoolean", "valueCodeableConcept", "valueQuantity")
 }
 
@@ -63,7 +63,7 @@ def only_value(element: JsonObject, key: str) -> bool:
     ``element`` is a usual non-value element (the hot path), else by definition."""
     if element.get(key) is None:
         return False
-    allowed = ONLY_VALUE.get(key)
+    allowed = _ONLY.get(key)
     if allowed is not None and allowed.issuperset(element):
         return True
     return value_keys(element) == [key]
