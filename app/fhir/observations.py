@@ -340,15 +340,21 @@ def _make_folded(spec: FindingCode) -> dict[str, str]:
     return folded
 
 
+def _plain_element(resource: JsonObject, key: str) -> JsonObject | None:
+    """``resource[key]`` when it is an object, the Observation's only value element and no
+    ``dataAbsentReason`` stands beside it; else ``None``."""
+    raw = resource.get(key)
+    if raw.__class__ is not dict or resource.get("dataAbsentReason") is not None:
+        return None
+    return raw if only_value(resource, key) else None
+
+
 def _plain_coded(resource: JsonObject, folded: dict[str, str]) -> str | None:
     """The value ``read_value`` gives, without a note, for a coded finding's plain form (one
     coding of a listed value; ``folded``: ``_make_folded`` of the finding); ``None`` for
     anything else (then ``read_value`` decides)."""
-    get = resource.get
-    raw = get("valueCodeableConcept")
-    if raw.__class__ is not dict or get("dataAbsentReason") is not None:
-        return None
-    if not only_value(resource, "valueCodeableConcept"):
+    raw = _plain_element(resource, "valueCodeableConcept")
+    if raw is None:
         return None
     coding = raw.get("coding")
     if coding.__class__ is not list or len(coding) != 1 or coding[0].__class__ is not dict:
@@ -363,11 +369,8 @@ def _plain_coded(resource: JsonObject, folded: dict[str, str]) -> str | None:
 def _plain_quantity(resource: JsonObject, spec: FindingCode) -> float | None:
     """The number ``read_value`` gives, without a note, for a quantity finding's plain form (a
     number in the finding's own unit code); ``None`` for anything else."""
-    get = resource.get
-    raw = get("valueQuantity")
-    if raw.__class__ is not dict or get("dataAbsentReason") is not None:
-        return None
-    if not only_value(resource, "valueQuantity"):
+    raw = _plain_element(resource, "valueQuantity")
+    if raw is None:
         return None
     number = raw.get("value")
     if number.__class__ is not float and not (number.__class__ is int and abs(number) < 2**53):
