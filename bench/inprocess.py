@@ -279,13 +279,16 @@ def breakdown(
 
 
 def _body_parser() -> tuple[Callable[[bytes], Any], str]:
-    """How the route parses the body: orjson (``app.api.fastjson``) or, in older versions of
-    the app, ``json.loads``."""
+    """How the route parses the body: orjson (``app.json_codec``, earlier ``app.api.fastjson``)
+    or, in older versions of the app, ``json.loads``."""
     try:
-        from app.api.fastjson import loads
+        from app.json_codec import loads
     except ImportError:
-        return json.loads, "json.loads(body)"
-    return loads, "parse body (app.api.fastjson.loads: orjson)"
+        try:
+            from app.api.fastjson import loads
+        except ImportError:
+            return json.loads, "json.loads(body)"
+    return loads, "parse body (app.json_codec.loads: orjson)"
 
 
 def _response_step(dumped: dict[str, Any]) -> tuple[str, Callable[[], object]]:

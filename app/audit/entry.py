@@ -15,13 +15,13 @@ patient hash, no cards.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 
+from app import json_codec
 from app.audit.canonical import input_digest, keyed_hash, pseudonymise
 from app.cds_hooks.models import dump_response
 from app.decision import Decision
@@ -58,12 +58,12 @@ class AuditEntry:
         """One line of JSON (no newline inside)."""
         data = {f.name: getattr(self, f.name) for f in fields(self)}  # asdict without the copy
         data["created_at"] = self.created_at.isoformat()
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        return json_codec.dumps(data)  # as the database's JSON columns store it
 
     @classmethod
     def from_json(cls, line: str) -> AuditEntry:
         """Parse :meth:`to_json` output; ``ValueError`` when it is not an entry."""
-        data = json.loads(line)
+        data = json_codec.loads(line)
         names = {f.name for f in fields(cls)}
         # spool lines written before ``status``/``error``/``trace_id`` existed lack them
         if not isinstance(data, dict) or not (names - _LATER_FIELDS <= set(data) <= names):

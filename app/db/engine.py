@@ -11,23 +11,12 @@ to get it back. PostgreSQL keeps its own ``synchronous_commit`` setting.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
-import orjson
 from sqlalchemy import Engine, create_engine, event, text
 
-
-def json_dumps(value: object) -> str:
-    """The text of a JSON column: orjson (C; ~10x faster than ``json.dumps`` for the audit
-    record's cards, the bulk of what the audit writer serialises), falling back to
-    ``json.dumps`` for what orjson refuses (non-string keys, integers over 64 bits)."""
-    try:
-        return orjson.dumps(value).decode("utf-8")
-    except TypeError:
-        return json.dumps(value)
-
+from app import json_codec
 
 # execution options of a transaction that only reads (``Session.connection(execution_options=
 # READ_ONLY)`` before its first statement): on SQLite it begins DEFERRED, so it neither takes
@@ -52,7 +41,7 @@ def make_engine(url: str) -> Engine:
     ``SELECT 1`` would not test anyway: one round trip less per transaction."""
     kwargs: dict[str, object] = {
         "pool_pre_ping": not url.startswith("sqlite"),
-        "json_serializer": json_dumps,
+        "json_serializer": json_codec.dumps,  # the audit cards: the bulk of what is written
     }
     synchronous = "NORMAL"
     if url.startswith("sqlite"):

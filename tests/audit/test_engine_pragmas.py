@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from app.db.engine import json_dumps, make_engine, sqlite_synchronous
+from app.db.engine import make_engine, sqlite_synchronous
+from app.json_codec import dumps as json_dumps
 
 # PRAGMA synchronous answers a number: 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA
 LEVELS = {"OFF": 0, "NORMAL": 1, "FULL": 2, "EXTRA": 3}
