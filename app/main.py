@@ -131,6 +131,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # tracing is this app's own (install_tracing: its own provider and the FastAPI
+        # instrumentation); FastAPI's native telemetry would report to whatever global
+        # providers a process has, and checks them on every request (~3 calls each)
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         docs_url=None,  # served from packaged assets by install_docs, never from a CDN
         redoc_url=None,
     )
