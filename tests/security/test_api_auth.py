@@ -244,3 +244,23 @@ def test_phi_rest_endpoints_need_a_token(
 
 def test_score_endpoints_carry_no_phi_and_stay_open(auth_client: TestClient) -> None:
     assert auth_client.post("/api/v1/scores/escc", json={"grade": "2"}).status_code == 200
+
+
+@pytest.mark.parametrize("body", [b"null", b"[]", b'{"hookInstance": "x"}', None])
+def test_token_is_checked_before_the_body_and_a_400_does_not_spend_it(
+    auth_client: TestClient, key: Any, body: bytes | None
+) -> None:
+    """No token: bare 401 whatever JSON the body holds (the dependency runs before the body is
+    validated, on FastAPI's handler and on the route's direct call alike; a body that is not
+    JSON at all is a 400 first, as FastAPI parses before solving). A valid token with a bad body: 400, and the same token
+    then works with a corrected body (its jti was not spent)."""
+    url = "/cds-services/vcf-order-select"
+    req = hook_request("order-select", v1_observations(), drafts=[draft("s", "72158")])
+    content = json.dumps(req).encode() if body is None else body
+    headers = {"content-type": "application/json"}
+    assert_bare_401(auth_client.post(url, content=content, headers=headers))
+    if body is None:
+        return
+    t = bearer(token(key, BASE + url))
+    assert auth_client.post(url, content=body, headers=headers | t).status_code == 400
+    assert auth_client.post(url, json=req, headers=t).status_code == 200

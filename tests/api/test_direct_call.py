@@ -1,0 +1,104 @@
+"""The direct call of the CDS Hooks service route (app/api/fastjson.py): a well-formed call
+skips FastAPI's dependency solver, and every other request gets exactly the answer FastAPI's
+own handler gives (same status, media type and body)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import fastapi.routing
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from app.api import cds_hooks_routes
+from app.api.fastjson import _DirectCall
+from tests.conftest import ClientFactory
+from tests.fhir_builders import condition, draft, hook_request, v1_observations
+
+URL = "/cds-services/vcf-order-select"
+JSON = "application/json"
+
+
+def _valid() -> dict[str, Any]:
+    return hook_request(
+        "order-select",
+        v1_observations(),
+        conditions=[condition("c-op", "M81.0")],
+        drafts=[draft("sr1", "72148")],
+        selections=["ServiceRequest/sr1"],
+    )
+
+
+def _post(client: TestClient, content: bytes, content_type: str | None, url: str = URL) -> Any:
+    headers = {} if content_type is None else {"content-type": content_type}
+    return client.post(url, content=content, headers=headers)
+
+
+def test_only_the_service_call_has_a_plan() -> None:
+    routes = [r for r in cds_hooks_routes.router.routes if isinstance(r, APIRoute)]
+    plans = {r.path: _DirectCall.plan(r) for r in routes}
+    assert plans["/cds-services/{service_id}"] is not None
+    assert plans["/cds-services"] is None  # discovery: no body, not a coroutine
+
+
+def test_a_well_formed_call_skips_the_dependency_solver(
+    make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = make_client()
+    solved: list[str] = []
+    solve = fastapi.routing.solve_dependencies  # type: ignore[attr-defined]
+
+    async def counting(*args: Any, **kwargs: Any) -> Any:
+        solved.append(kwargs["request"].url.path)
+        return await solve(*args, **kwargs)
+
+    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counting)
+    body = json.dumps(_valid()).encode()
+    for content_type in (JSON, "application/json; charset=utf-8", "application/fhir+json"):
+        response = _post(client, body, content_type)
+        assert response.status_code == 200, response.text
+        assert response.json()["cards"]
+    assert solved == []
+    assert _post(client, body, "text/plain").status_code == 400  # FastAPI's handler answered
+    assert solved == [URL]
+
+
+BODY = json.dumps(_valid()).encode()
+ODD_REQUESTS: list[tuple[str, bytes, str | None, str]] = [
+    ("no content type", BODY, None, URL),
+    ("text/plain", BODY, "text/plain", URL),
+    ("two media types", BODY, "application/json, text/plain", URL),
+    ("empty body", b"", JSON, URL),
+    ("broken JSON", b'{"hook": ', JSON, URL),
+    ("not UTF-8", b'{"hook": "\xff"}', JSON, URL),
+    ("JSON null", b"null", JSON, URL),
+    ("JSON array", b"[]", JSON, URL),
+    ("no hook", json.dumps({"hookInstance": "x", "context": {}}).encode(), JSON, URL),
+    ("hook not a string", json.dumps({**_valid(), "hook": 5}).encode(), JSON, URL),
+    ("lone surrogate", BODY.replace(b'"order-select"', b'"order-select\\ud800"', 1), JSON, URL),
+    ("NaN", BODY.replace(b"{", b'{"x": NaN, ', 1), JSON, URL),
+    ("unknown service", BODY, JSON, "/cds-services/no-such-service"),
+]
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "url"),
+    [r[1:] for r in ODD_REQUESTS],
+    ids=[r[0] for r in ODD_REQUESTS],
+)
+def test_any_other_request_gets_fastapis_answer(
+    make_client: ClientFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    content: bytes,
+    content_type: str | None,
+    url: str,
+) -> None:
+    direct = _post(make_client(), content, content_type, url)
+    monkeypatch.setattr(_DirectCall, "plan", classmethod(lambda cls, route: None))
+    solver = _post(make_client(), content, content_type, url)
+    assert direct.status_code == solver.status_code
+    assert direct.headers["content-type"] == solver.headers["content-type"]
+    if direct.status_code != 200:  # a 200 has fresh card ids
+        assert direct.content == solver.content
