@@ -10,7 +10,14 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.audit.canonical import canonical_json, input_digest, keyed_hash, pseudonymise
+from app.audit.canonical import (
+    _on_text,
+    canonical_json,
+    input_digest,
+    keyed_hash,
+    pseudonymise,
+    walk_pseudonymise,
+)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -69,6 +76,41 @@ def test_pseudonymise_replaces_patient_references_only() -> None:
     }
     assert value["subject"] == {"reference": "Patient/p1"}  # a copy, input untouched
     assert pseudonymise(value, None, "H") == value
+
+
+# --- pseudonymise on the JSON text gives what the walk gives -----------------------------------
+
+_ID = "p-1.x"
+_pieces = st.sampled_from(
+    [_ID, f"Patient/{_ID}", f"Patient/{_ID}.", f"Patient/{_ID}a", "Patient/", '"', "\\", ":",
+     ",", "]", "}", "[", "{", " ", "é", "\n", "null", "x"]
+)  # fmt: skip
+_texts = st.lists(_pieces, max_size=6).map("".join) | st.just(_ID)
+_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | _texts,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_texts, inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@given(st.lists(_values, max_size=4) | st.dictionaries(_texts, _values, max_size=4))
+@settings(max_examples=400)
+def test_pseudonymise_on_text_equals_the_walk(value: Any) -> None:
+    expected = walk_pseudonymise(value, _ID, "H0")
+    assert pseudonymise(value, _ID, "H0") == expected or expected != expected  # NaN != NaN
+    assert json.dumps(pseudonymise(value, _ID, "H0")) == json.dumps(expected)
+
+
+def test_pseudonymise_takes_the_text_path_for_cards_and_leaves_keys_alone() -> None:
+    cards = [{"summary": f"see Patient/{_ID}", "x": [_ID, f'q"{_ID}'], _ID: _ID}]
+    assert _on_text(cards, _ID, "H0") == [
+        {"summary": "see Patient/H0", "x": ["H0", f'q"{_ID}'], _ID: "H0"}
+    ]
+    keyed = [{f"Patient/{_ID}": f"Patient/{_ID}"}]
+    assert _on_text(keyed, _ID, "H0") is None  # a reference in a key: the walk decides
+    assert pseudonymise(keyed, _ID, "H0") == [{f"Patient/{_ID}": "Patient/H0"}]
+    assert _on_text([float("nan"), "null"], _ID, "H0") is None  # orjson would write null
+    assert _on_text(["x"], 'p"1', "H0") is None  # an id JSON escapes
 
 
 # --- the orjson fast path writes the same bytes as the definition ------------------------------
