@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+import fastapi.routing
 import orjson
 from fastapi import params
 from fastapi._compat import ModelField
@@ -54,7 +55,7 @@ class FastJsonRequest(Request):
 class _DirectCall:
     """How to call one endpoint without the dependency solver (see the module docstring)."""
 
-    route: APIRoute
+    overrides: Any  # the dependency-overrides provider (the app), if any
     endpoint: Callable[..., Awaitable[Response]]
     path_params: tuple[str, ...]
     request_param: str | None
@@ -63,8 +64,11 @@ class _DirectCall:
 
     @classmethod
     def plan(cls, route: APIRoute) -> _DirectCall | None:
-        """The plan for ``route``, or None when its shape needs FastAPI's solver."""
-        d = route.dependant
+        """The plan for ``route``, or None when its shape needs FastAPI's solver. Called
+        where FastAPI builds the route's handler, so for an included route it reads the
+        dependant of the inclusion (with the dependencies ``include_router`` added)."""
+        target = _effective(route)
+        d = target.dependant
         if len(d.body_params) != 1 or not _plain(d, body_ok=True):
             return None
         body = d.body_params[0]  # validated as FastAPI does: the field, not embedded
@@ -85,7 +89,7 @@ class _DirectCall:
                 return None
             deps.append((sub.name, call))
         return cls(
-            route=route,
+            overrides=target.dependency_overrides_provider,
             endpoint=route.endpoint,
             path_params=tuple(p.name for p in d.path_params),
             request_param=d.request_param_name,
@@ -98,7 +102,7 @@ class _DirectCall:
         content_type = request.headers.get("content-type")
         if content_type is None or not _JSON_MEDIA.fullmatch(content_type):
             return None
-        overrides = getattr(self.route.dependency_overrides_provider, "dependency_overrides", None)
+        overrides = getattr(self.overrides, "dependency_overrides", None)
         if overrides or not await request.body():
             return None
         try:
@@ -115,6 +119,14 @@ class _DirectCall:
             kwargs[self.request_param] = request
         kwargs[self.body.name] = model
         return await self.endpoint(**kwargs)
+
+
+def _effective(route: APIRoute) -> Any:
+    """What FastAPI builds ``route``'s handler from: the inclusion context while it builds
+    the handler of an included route (FastAPI >= 0.160), else the route itself."""
+    var = getattr(fastapi.routing, "_effective_route_context_var", None)
+    context = var.get() if var is not None else None
+    return context if getattr(context, "original_route", None) is route else route
 
 
 def _plain(d: Dependant, *, body_ok: bool) -> bool:

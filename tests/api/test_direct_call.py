@@ -9,11 +9,14 @@ from typing import Any
 
 import fastapi.routing
 import pytest
+from fastapi import APIRouter, Depends, FastAPI, HTTPException
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 
 from app.api import cds_hooks_routes
-from app.api.fastjson import _DirectCall
+from app.api.fastjson import FastJsonRoute, _DirectCall
 from tests.conftest import ClientFactory
 from tests.fhir_builders import condition, draft, hook_request, v1_observations
 
@@ -102,3 +105,29 @@ def test_any_other_request_gets_fastapis_answer(
     assert direct.headers["content-type"] == solver.headers["content-type"]
     if direct.status_code != 200:  # a 200 has fresh card ids
         assert direct.content == solver.content
+
+
+class _Body(BaseModel):
+    x: int
+
+
+async def _forbid() -> None:
+    raise HTTPException(403, "no")
+
+
+_router = APIRouter(route_class=FastJsonRoute)
+
+
+@_router.post("/echo")
+async def _echo(body: _Body) -> JSONResponse:
+    return JSONResponse({"x": body.x})
+
+
+def test_dependencies_added_by_include_router_are_not_skipped() -> None:
+    """The plan is read where FastAPI builds the handler: for an included route that is the
+    inclusion, with the dependencies ``include_router`` added."""
+    plain, guarded = FastAPI(), FastAPI()
+    plain.include_router(_router)
+    guarded.include_router(_router, dependencies=[Depends(_forbid)])
+    assert TestClient(plain).post("/echo", json={"x": 1}).json() == {"x": 1}
+    assert TestClient(guarded).post("/echo", json={"x": 1}).status_code == 403
