@@ -35,6 +35,7 @@ from fastapi.dependencies.utils import _should_embed_body_fields
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.json_codec import loads
 
@@ -155,17 +156,59 @@ def _returns_response(route: APIRoute) -> bool:
 
 
 class FastJsonRoute(APIRoute):
+    """An ``APIRoute`` whose requests parse JSON once (``FastJsonRequest``) and, for an
+    endpoint with a direct-call plan, are answered by the direct call when they can be."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        direct = _DirectCall.plan(self)
+        if direct is not None:  # served as an app's own route: see _lean_app
+            self.app = _lean_app(direct, self.app)
+
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
         direct = _DirectCall.plan(self)
 
         async def fast_json_handler(request: Request) -> Response:
             fast = FastJsonRequest(request.scope, request.receive)
-            if direct is not None and (response := await direct(fast)) is not None:
-                return response
-            return await handler(fast)
+            untried = direct is not None and _TRIED not in request.scope
+            response = await direct(fast) if untried and direct is not None else None
+            return response if response is not None else await handler(fast)
 
         return fast_json_handler
+
+
+_TRIED = "vcf_cds.direct_call_tried"  # scope key: _lean_app tried it, the handler need not
+
+
+def _lean_app(direct: _DirectCall, full: ASGIApp) -> ASGIApp:
+    """The ASGI app of a route the app holds itself: the direct call without FastAPI's
+    per-request wrapper (a request object, two exit stacks for dependencies with ``yield``, of
+    which a direct call has none, and an exception wrapper: an exception goes on to the app's
+    ``ExceptionMiddleware``, which answers it with the same handlers); else ``full``, FastAPI's
+    app for the route, on the same body. (FastAPI serves an included router's routes with
+    handlers of its own; there the handler tries the direct call.)"""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        request = FastJsonRequest(scope, receive, send)
+        body = await request.body()
+        response = await direct(request)
+        if response is not None:
+            await response(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:  # the body once more, then the client's own messages
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        scope[_TRIED] = True
+        await full(scope, replay, send)
+
+    return app
 
 
 class FastJSONResponse(JSONResponse):

@@ -46,6 +46,17 @@ def test_only_the_service_call_has_a_plan() -> None:
     assert plans["/cds-services"] is None  # discovery: no body, not a coroutine
 
 
+def test_the_app_serves_the_service_call_from_its_own_route(client: TestClient) -> None:
+    """Not an included router (FastAPI would serve it with a handler of its own): the route's
+    ASGI app, the direct call first (``_lean_app``)."""
+    [route] = [
+        r
+        for r in client.app.router.routes  # type: ignore[attr-defined]
+        if isinstance(r, APIRoute) and r.path == "/cds-services/{service_id}"
+    ]
+    assert route.app.__qualname__ == "_lean_app.<locals>.app"
+
+
 def test_a_well_formed_call_skips_the_dependency_solver(
     make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
