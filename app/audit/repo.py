@@ -16,7 +16,7 @@ JSON serialiser), so what is stored is what a Core insert stores (tests/audit/te
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any, cast
 
@@ -32,7 +32,7 @@ _CARDS = cast(Table, CardRecord.__table__)
 _STORED = select(_AUDIT.c.consult_id).where(
     _AUDIT.c.consult_id.in_(bindparam("ids", expanding=True))
 )
-ROW_BY_ROW = 4  # larger batches: one read of the stored ids + one executemany
+MAX_ROWS = 64  # rows per multi-row INSERT (its statements: 1, 2, 4, ..., 64 rows)
 _CARD_COLUMNS = ("card_uuid", "consult_id", "service", "topic", "indicator", "suggestion_uuids")
 
 
@@ -40,31 +40,20 @@ def add_entries(session: Session | Connection, entries: Sequence[AuditEntry]) ->
     """Store ``entries`` and one ``CardRecord`` per card; consult ids already stored are
     skipped (the first write wins). Returns the consult ids inserted now, in order.
 
-    Up to ``ROW_BY_ROW`` entries (under load the writer commits 1-3 at a time) are inserted
-    one statement each, the rowcount telling which were new; a larger batch reads the stored
-    ids first: on SQLite the writer holds the write lock (``BEGIN IMMEDIATE``), so the read
-    is exact; on PostgreSQL another transaction storing
-    the same consult id in between is absorbed by ``ON CONFLICT DO NOTHING`` (its cards, the
-    same entry's, by the card uuid key)."""
+    One read of the ids already stored, then the new records and their cards as multi-row
+    inserts (``_Insert``). On SQLite the writer holds the write lock (``BEGIN IMMEDIATE``), so
+    the read is exact; on PostgreSQL another transaction storing the same consult id in
+    between is absorbed by ``ON CONFLICT DO NOTHING`` (its cards, the same entry's, by the
+    card uuid key)."""
     unique = list({e.consult_id: e for e in entries}.values())
     if not unique:
         return []
     conn = session.connection() if isinstance(session, Session) else session
+    stored = set(conn.scalars(_STORED, {"ids": [e.consult_id for e in unique]}))
+    new = [e for e in unique if e.consult_id not in stored]
     records, cards = _statements(conn.dialect)
-    if len(unique) <= ROW_BY_ROW:  # the usual batch: each rowcount says if the record is new
-        new = [
-            e
-            for e in unique
-            if conn.exec_driver_sql(records.sql, records.params(_record_row(e))).rowcount
-        ]
-    else:  # one read of the ids already stored, then one executemany of the others
-        stored = set(conn.scalars(_STORED, {"ids": [e.consult_id for e in unique]}))
-        new = [e for e in unique if e.consult_id not in stored]
-        if new:
-            conn.exec_driver_sql(records.sql, [records.params(_record_row(e)) for e in new])
-    card_rows = [cards.params(row) for e in new for row in _card_rows(e)]
-    if card_rows:
-        conn.exec_driver_sql(cards.sql, card_rows)  # executemany
+    records.insert(conn, [_record_row(e) for e in new])
+    cards.insert(conn, [row for e in new for row in _card_rows(e)])
     return [e.consult_id for e in new]
 
 
@@ -168,47 +157,83 @@ def _insert_ignoring(dialect: Dialect, table: Table, keys: list[str]) -> Insert:
 
 
 @dataclass(frozen=True, slots=True)
-class _Prepared:
-    """An insert compiled for one dialect: its SQL text and how to bind a row to it."""
+class _Compiled:
+    """One multi-row insert: its SQL and, per parameter in order, its name and (row, column)."""
 
     sql: str
-    names: tuple[str, ...]  # the columns, in parameter order
-    processors: tuple[Callable[[Any], Any] | None, ...]
-    positional: bool
-
-    def params(self, row: dict[str, object]) -> Any:
-        """The DB-API parameters of ``row`` (tuple or dict as the dialect's paramstyle)."""
-        values = [
-            row[n] if p is None else p(row[n])
-            for n, p in zip(self.names, self.processors, strict=True)
-        ]
-        return tuple(values) if self.positional else dict(zip(self.names, values, strict=True))
+    names: tuple[str, ...]
+    order: tuple[tuple[int, str], ...]
 
 
-def _prepare(dialect: Dialect, table: Table, names: Sequence[str], keys: list[str]) -> _Prepared:
-    columns = [table.c[n] for n in names]
-    stmt = _insert_ignoring(dialect, table, keys)
-    stmt = stmt.values({c.name: bindparam(c.name, type_=c.type) for c in columns}).inline()
-    compiled = stmt.compile(dialect=dialect)  # inline: no implicit RETURNING of the id
-    order = tuple(compiled.positiontup or ()) if dialect.positional else tuple(names)
-    if set(order) != set(names):
-        raise RuntimeError(f"audit insert on {table.name}: unexpected parameters {order}")
-    by_name = {c.name: c for c in columns}
-    processors = tuple(by_name[n].type.dialect_impl(dialect).bind_processor(dialect) for n in order)
-    return _Prepared(str(compiled), order, processors, dialect.positional)
+class _Insert:
+    """The ``INSERT ... ON CONFLICT DO NOTHING`` of one table for one dialect, as multi-row
+    statements of 1, 2, 4, ... ``MAX_ROWS`` rows compiled on first use (SQL text, parameter
+    order, the columns' bind processors). A batch of n rows takes one statement per bit of n
+    (at most ``MAX_ROWS`` rows each) instead of n executions: each execution releases the GIL
+    and takes it back, which in a worker whose other threads decide at full speed waited a
+    switch interval each time (a commit of 11 entries took ~100 ms, so the guard spooled most
+    entries; docs/faults.md)."""
+
+    def __init__(self, dialect: Dialect, table: Table, names: Sequence[str], keys: list[str]):
+        self.dialect, self.table, self.keys = dialect, table, keys
+        self.columns = [table.c[n] for n in names]
+        self.processors = {
+            c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in self.columns
+        }
+        self._compiled: dict[int, _Compiled] = {}
+
+    def insert(self, conn: Connection, rows: Sequence[dict[str, object]]) -> None:
+        """Insert ``rows`` (conflicting keys skipped)."""
+        done = 0
+        while done < len(rows):
+            size = min(MAX_ROWS, 1 << ((len(rows) - done).bit_length() - 1))
+            statement = self._statement(size)
+            chunk = rows[done : done + size]
+            values = [self._value(chunk[i], column) for i, column in statement.order]
+            if self.dialect.positional:
+                conn.exec_driver_sql(statement.sql, tuple(values))
+            else:
+                conn.exec_driver_sql(statement.sql, dict(zip(statement.names, values, strict=True)))
+            done += size
+
+    def _value(self, row: dict[str, object], name: str) -> object:
+        processor = self.processors[name]
+        return row[name] if processor is None else processor(row[name])
+
+    def _statement(self, size: int) -> _Compiled:
+        """The ``size``-row insert (compiled on first use)."""
+        found = self._compiled.get(size)
+        if found is None:
+            stmt = _insert_ignoring(self.dialect, self.table, self.keys).values(
+                [
+                    {c.name: bindparam(f"r{i}_{c.name}", type_=c.type) for c in self.columns}
+                    for i in range(size)
+                ]
+            )
+            compiled = stmt.inline().compile(dialect=self.dialect)  # no implicit RETURNING
+            names = tuple(compiled.positiontup or () if self.dialect.positional else compiled.binds)
+            order = tuple(_row_and_column(n) for n in names)
+            if len(order) != size * len(self.columns):
+                raise RuntimeError(f"audit insert on {self.table.name}: parameters {names}")
+            found = self._compiled[size] = _Compiled(str(compiled), names, order)
+        return found
 
 
-_PREPARED: weakref.WeakKeyDictionary[Dialect, tuple[_Prepared, _Prepared]] = (
-    weakref.WeakKeyDictionary()
-)
+def _row_and_column(param: str) -> tuple[int, str]:
+    """``("r3_consult_id")`` -> ``(3, "consult_id")``."""
+    row, _, column = param.partition("_")
+    return int(row[1:]), column
 
 
-def _statements(dialect: Dialect) -> tuple[_Prepared, _Prepared]:
+_PREPARED: weakref.WeakKeyDictionary[Dialect, tuple[_Insert, _Insert]] = weakref.WeakKeyDictionary()
+
+
+def _statements(dialect: Dialect) -> tuple[_Insert, _Insert]:
     """The record and card inserts for ``dialect`` (per dialect object: the JSON serialiser
-    is the engine's), compiled on first use."""
+    is the engine's)."""
     found = _PREPARED.get(dialect)
     if found is None:
-        records = _prepare(dialect, _AUDIT, list(ENTRY_COLUMNS.values()), ["consult_id"])
-        cards = _prepare(dialect, _CARDS, _CARD_COLUMNS, ["card_uuid"])
+        records = _Insert(dialect, _AUDIT, list(ENTRY_COLUMNS.values()), ["consult_id"])
+        cards = _Insert(dialect, _CARDS, _CARD_COLUMNS, ["card_uuid"])
         found = _PREPARED[dialect] = (records, cards)
     return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit import repo as audit_repo
@@ -55,12 +56,12 @@ def test_duplicate_consult_id_is_ignored(session_factory: sessionmaker[Session])
 def test_a_large_batch_skips_stored_ids_and_their_cards(
     session_factory: sessionmaker[Session],
 ) -> None:
-    """Over ``ROW_BY_ROW`` entries take the read-then-executemany path: same outcome."""
+    """More entries than one statement takes (``MAX_ROWS``): inserted in chunks, same outcome."""
     stored = [entry(), entry()]
     with session_factory.begin() as s:
         audit_repo.add_entries(s, stored)
     replays = [entry(consult_id=e.consult_id, service="changed") for e in stored]  # new cards
-    fresh = [entry() for _ in range(audit_repo.ROW_BY_ROW + 1)]
+    fresh = [entry() for _ in range(audit_repo.MAX_ROWS + 3)]  # 64 + 2 + 1 rows
     batch = [fresh[0], *replays, *fresh[1:], fresh[0]]
     with session_factory.begin() as s:
         assert audit_repo.add_entries(s, batch) == [e.consult_id for e in fresh]
@@ -83,3 +84,27 @@ def test_over_long_free_text_is_clipped(session_factory: sessionmaker[Session]) 
         record = audit_repo.get_record(s, e.consult_id)
         assert record is not None and record.hook_instance == "h" * 128
         assert record.client_iss is not None and len(record.client_iss) == 512
+
+
+def test_a_batch_is_a_few_multi_row_statements(session_factory: sessionmaker[Session]) -> None:
+    """11 entries with 2 cards each: one read of the stored ids, the records in 3 statements
+    (8 + 2 + 1 rows) and the cards in 3 (16 + 4 + 2), no executemany: each execution gives the
+    GIL up and waits to take it back (app/audit/repo.py, ``_Insert``)."""
+    batch = [entry(n_cards=2) for _ in range(11)]
+    executed: list[tuple[str, bool]] = []
+
+    def seen(conn: Any, cursor: Any, sql: str, params: Any, context: Any, many: bool) -> None:
+        executed.append((sql.split()[0].upper(), many))
+
+    with session_factory.begin() as s:
+        engine = s.get_bind().engine
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            assert audit_repo.add_entries(s, batch) == [e.consult_id for e in batch]
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+    statements = [e for e in executed if e[0] != "BEGIN"]  # SQLite: BEGIN IMMEDIATE
+    assert statements == [("SELECT", False)] + [("INSERT", False)] * 6
+    with session_factory() as s:
+        assert audit_repo.count_records(s) == 11
+        assert all(len(audit_repo.card_records(s, e.consult_id)) == 2 for e in batch)
