@@ -37,8 +37,15 @@ TracingMode = Literal["off", "console", "otlp"]
 SERVICE_NAME = "vcf-cds"
 
 
+_installed = False  # install_tracing has instrumented an app of this process (stays True)
+
+
 def current_trace_id() -> str | None:
-    """The trace id of the span active in this context (hex), or None outside a trace."""
+    """The trace id of the span active in this context (hex), or None outside a trace (at
+    once while no app of this process has tracing on: asked by every log line and audit
+    entry, the context lookup is a few microseconds each)."""
+    if not _installed:
+        return None
     context = trace.get_current_span().get_span_context()
     return format(context.trace_id, "032x") if context.is_valid else None
 
@@ -96,9 +103,11 @@ def install_tracing(app: Any, mode: TracingMode, *, engine: Engine, http_client:
     """Instrument ``app``, ``engine`` and ``http_client`` when ``mode`` is not ``off``;
     returns the tracer provider (``app.state.tracer_provider``; shut down at process exit,
     which flushes the last spans) or None."""
+    global _installed
     app.state.tracer_provider = None
     if mode == "off":
         return None
+    _installed = True
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
     from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
