@@ -35,8 +35,9 @@ from fastapi.dependencies.utils import _should_embed_body_fields
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.api.limits import replaying
 from app.json_codec import loads
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -196,17 +197,8 @@ def _lean_app(direct: _DirectCall, full: ASGIApp) -> ASGIApp:
         if response is not None:
             await response(scope, receive, send)
             return
-        replayed = False
-
-        async def replay() -> Message:  # the body once more, then the client's own messages
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
         scope[_TRIED] = True
-        await full(scope, replay, send)
+        await full(scope, replaying(body, receive), send)
 
     return app
 

@@ -224,16 +224,22 @@ class JsonDepthMiddleware:
             msg = f"JSON nested deeper than {self.max_depth} levels"
             await _reject(scope, receive, send, 400, msg, "too_deep")
             return
-        replayed = False
+        await self.app(scope, replaying(body, receive), send)
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
 
-        await self.app(scope, replay, send)
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives the already-read ``body`` once, then the client's own
+    messages (a disconnect)."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 LONE_SURROGATE = "JSON strings must be Unicode text: a lone surrogate escape (\\ud800-\\udfff)"
