@@ -152,13 +152,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         submit_rejection(request, status=401, error=exc.reason)  # audited, no patient data
         return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
-    # the CDS Hooks routes first: routing tries the routes in order, and the hook calls are
-    # the hot path. They are the app's own routes, not an included router: FastAPI matches an
-    # included router through its inclusion contexts and serves it with a handler of its own,
-    # while an own route is matched by its regex and served by the route's ASGI app (for the
-    # service call, the direct call of app/api/fastjson.py). No path overlaps another
-    # router's, so the order changes nothing else.
-    app.router.routes.extend(cds_hooks_routes.router.routes)
+    # the CDS Hooks routes first (the app's own routes, see install): routing tries the routes
+    # in order, and the hook calls are the hot path. No path overlaps another router's, so the
+    # order changes nothing else.
+    cds_hooks_routes.install(app.router)
     app.include_router(feedback_routes.router)
     api = APIRouter(prefix="/api/v1")
     api.include_router(scores.router)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from enum import Enum
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
@@ -30,7 +31,7 @@ from app.knowledge.schema import Knowledge
 from app.observability.metrics import app_metrics
 from app.settings import Settings
 
-router = APIRouter(prefix="/cds-services", tags=["cds-hooks"], route_class=FastJsonRoute)
+TAGS: list[str | Enum] = ["cds-hooks"]
 
 _RESPONSES: dict[int | str, JsonObject] = {
     200: {"model": CdsResponse, "description": "Cards and system actions"},
@@ -42,19 +43,38 @@ _RESPONSES: dict[int | str, JsonObject] = {
 }
 
 
-@router.get(
-    "",
-    response_model=DiscoveryResponse,
-    response_model_exclude_none=True,
-    responses={401: {"description": "Client authentication failed (bare 401)"}},
-)
+def install(router: APIRouter) -> None:
+    """Register discovery and the service call on the app's own router (``app.router``), not
+    as an included router: FastAPI matches an included router through its inclusion contexts
+    and serves it with a handler of its own, while an own route is matched by its regex and
+    served by the route's ASGI app (for the service call, the direct call of
+    app/api/fastjson.py); on the app's router they also see the app's dependency overrides."""
+    router.add_api_route(
+        "/cds-services",
+        discovery,
+        methods=["GET"],
+        response_model=DiscoveryResponse,
+        response_model_exclude_none=True,
+        responses={401: {"description": "Client authentication failed (bare 401)"}},
+        tags=TAGS,
+        route_class_override=FastJsonRoute,
+    )
+    router.add_api_route(
+        "/cds-services/{service_id}",
+        invoke,
+        methods=["POST"],
+        responses=_RESPONSES,
+        tags=TAGS,
+        route_class_override=FastJsonRoute,
+    )
+
+
 def discovery(request: Request, client: ClientDep) -> JsonObject:
     """CDS Hooks discovery: the three services and their prefetch templates."""
     accept_client_blocking(request, client)
     return dump_response(service_catalog().discovery())
 
 
-@router.post("/{service_id}", responses=_RESPONSES)
 async def invoke(
     service_id: str,
     body: HookRequest,

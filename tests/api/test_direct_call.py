@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from app.api import cds_hooks_routes
+from app.api.auth_gate import Unauthorized, client_identity
 from app.api.fastjson import FastJsonRoute, _DirectCall
 from tests.conftest import ClientFactory
 from tests.fhir_builders import condition, draft, hook_request, v1_observations
@@ -39,9 +39,9 @@ def _post(client: TestClient, content: bytes, content_type: str | None, url: str
     return client.post(url, content=content, headers=headers)
 
 
-def test_only_the_service_call_has_a_plan() -> None:
-    routes = [r for r in cds_hooks_routes.router.routes if isinstance(r, APIRoute)]
-    plans = {r.path: _DirectCall.plan(r) for r in routes}
+def test_only_the_service_call_has_a_plan(client: TestClient) -> None:
+    routes = [r for r in client.app.router.routes if isinstance(r, APIRoute)]  # type: ignore[attr-defined]
+    plans = {r.path: _DirectCall.plan(r) for r in routes if r.path.startswith("/cds-services")}
     assert plans["/cds-services/{service_id}"] is not None
     assert plans["/cds-services"] is None  # discovery: no body, not a coroutine
 
@@ -142,3 +142,17 @@ def test_dependencies_added_by_include_router_are_not_skipped() -> None:
     guarded.include_router(_router, dependencies=[Depends(_forbid)])
     assert TestClient(plain).post("/echo", json={"x": 1}).json() == {"x": 1}
     assert TestClient(guarded).post("/echo", json={"x": 1}).status_code == 403
+
+
+def test_the_apps_dependency_overrides_apply(make_client: ClientFactory) -> None:
+    """The routes are on the app's own router, so ``app.dependency_overrides`` reaches them
+    (and a request with overrides in force goes through FastAPI's handler)."""
+    client = make_client()
+
+    async def refuse() -> None:
+        raise Unauthorized("overridden")
+
+    client.app.dependency_overrides[client_identity] = refuse  # type: ignore[attr-defined]
+    assert _post(client, BODY, JSON).status_code == 401
+    client.app.dependency_overrides.clear()  # type: ignore[attr-defined]
+    assert _post(client, BODY, JSON).status_code == 200
