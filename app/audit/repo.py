@@ -33,6 +33,7 @@ _STORED = select(_AUDIT.c.consult_id).where(
     _AUDIT.c.consult_id.in_(bindparam("ids", expanding=True))
 )
 MAX_ROWS = 64  # rows per multi-row INSERT (its statements: 1, 2, 4, ..., 64 rows)
+SQLITE_OLD_MAX_PARAMS = 999
 _CARD_COLUMNS = ("card_uuid", "consult_id", "service", "topic", "indicator", "suggestion_uuids")
 
 
@@ -171,8 +172,9 @@ class _Insert:
     order, the columns' bind processors). A batch of n rows takes one statement per bit of n
     (at most ``MAX_ROWS`` rows each) instead of n executions: each execution releases the GIL
     and takes it back, which in a worker whose other threads decide at full speed waited a
-    switch interval each time (a commit of 11 entries took ~100 ms, so the guard spooled most
-    entries; docs/faults.md)."""
+    switch interval each time (a commit of ~10 entries took ~100 ms, so the guard spooled most
+    entries; bench/README.md). A statement binds at most 999 parameters (SQLite's limit
+    before 3.32)."""
 
     def __init__(self, dialect: Dialect, table: Table, names: Sequence[str], keys: list[str]):
         self.dialect, self.table, self.keys = dialect, table, keys
@@ -180,13 +182,15 @@ class _Insert:
         self.processors = {
             c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in self.columns
         }
+        fits = min(MAX_ROWS, SQLITE_OLD_MAX_PARAMS // len(self.columns))
+        self.max_rows = 1 << (fits.bit_length() - 1)  # a power of two
         self._compiled: dict[int, _Compiled] = {}
 
     def insert(self, conn: Connection, rows: Sequence[dict[str, object]]) -> None:
         """Insert ``rows`` (conflicting keys skipped)."""
         done = 0
         while done < len(rows):
-            size = min(MAX_ROWS, 1 << ((len(rows) - done).bit_length() - 1))
+            size = min(self.max_rows, 1 << ((len(rows) - done).bit_length() - 1))
             statement = self._statement(size)
             chunk = rows[done : done + size]
             values = [self._value(chunk[i], column) for i, column in statement.order]

@@ -61,7 +61,7 @@ def test_a_large_batch_skips_stored_ids_and_their_cards(
     with session_factory.begin() as s:
         audit_repo.add_entries(s, stored)
     replays = [entry(consult_id=e.consult_id, service="changed") for e in stored]  # new cards
-    fresh = [entry() for _ in range(audit_repo.MAX_ROWS + 3)]  # 64 + 2 + 1 rows
+    fresh = [entry() for _ in range(audit_repo.MAX_ROWS + 3)]  # records 32 + 32 + 2 + 1
     batch = [fresh[0], *replays, *fresh[1:], fresh[0]]
     with session_factory.begin() as s:
         assert audit_repo.add_entries(s, batch) == [e.consult_id for e in fresh]
