@@ -202,7 +202,7 @@ async def invoke(
         )
         return payload
 
-    payload = await off_loop(request, decide_and_record)
+    payload = await off_loop(decide_and_record)
     return FastJSONResponse(payload)
 
 

@@ -24,8 +24,6 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
-from starlette.requests import Request
-
 T = TypeVar("T")
 
 DECISION_CONCURRENCY = 2  # pure Python under one GIL: more threads only slow the loop down
@@ -44,10 +42,9 @@ def decision_executor() -> ThreadPoolExecutor:
     return _executor
 
 
-async def off_loop(request: Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+async def off_loop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``fn(*args, **kwargs)`` in one of the process's ``DECISION_CONCURRENCY`` threads, in a
     copy of the caller's context (request id, trace context: the thread's logs and audit entry
-    carry them). ``request`` is kept for callers' symmetry (the bound is per process)."""
-    del request
+    carry them). The bound is per process."""
     call = partial(contextvars.copy_context().run, fn, *args, **kwargs)
     return await asyncio.get_running_loop().run_in_executor(decision_executor(), call)

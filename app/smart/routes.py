@@ -331,7 +331,7 @@ async def app_assessment(
     except _Problem as p:
         return _outcome(p.status, p.loc, p.msg)
     result = await off_loop(
-        request, _assess, resources, obtained, issues, body, answers, knowledge, settings
+        _assess, resources, obtained, issues, body, answers, knowledge, settings
     )
     return JSONResponse(
         result.model_dump(mode="json", exclude_none=False),

@@ -128,7 +128,7 @@ async def create_assessment(
     # JsonDepthMiddleware checks JSON content types only; this route parses any body
     limit = settings.max_json_depth
     if len(raw) > OFFLOAD_BYTES:  # large: in a worker thread, yielding the GIL
-        too_deep = await off_loop(request, json_depth_yielding, raw) > limit
+        too_deep = await off_loop(json_depth_yielding, raw) > limit
     else:
         too_deep = nested_deeper_than(raw, limit)
     if too_deep:
@@ -136,7 +136,7 @@ async def create_assessment(
     if (problem := unicode_problem(raw)) is not None:
         return _error(["body"], problem)
     try:  # in a worker thread, an entry at a time: a large body does not stall the loop
-        body = await off_loop(request, loads_bundle, raw, settings.max_prefetch_entries)
+        body = await off_loop(loads_bundle, raw, settings.max_prefetch_entries)
     except TooManyEntries:
         limit = settings.max_prefetch_entries
         return _error(["body", "entry"], f"more than {limit} Bundle entries", status=413)
@@ -177,7 +177,6 @@ async def create_assessment(
             for kind in RECORD_KINDS
         }
     decision = await off_loop(  # CPU-bound: keep the event loop free (docs/faults.md)
-        request,
         decide,
         others,
         drafts,
@@ -188,7 +187,7 @@ async def create_assessment(
         knowledge=knowledge,
         settings=settings,
     )
-    response = await off_loop(request, dump_response, decision.response)
+    response = await off_loop(dump_response, decision.response)
     out = assessment_body(decision.assessment)
     out["consult_id"] = decision.consult_id
     out["coverage"] = dump_coverage(decision.coverage)
@@ -197,7 +196,6 @@ async def create_assessment(
     out["cards"] = response["cards"]
     out["system_actions"] = response.get("systemActions", [])
     await off_loop(  # the entry's canonical JSON and digests: CPU, off the loop too
-        request,
         submit_decision,
         request,
         decision,
