@@ -28,7 +28,6 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-import fastapi.routing
 import orjson
 from fastapi import params
 from fastapi._compat import ModelField
@@ -68,11 +67,8 @@ class _DirectCall:
 
     @classmethod
     def plan(cls, route: APIRoute) -> _DirectCall | None:
-        """The plan for ``route``, or None when its shape needs FastAPI's solver. Called
-        where FastAPI builds the route's handler, so for an included route it reads the
-        dependant of the inclusion (with the dependencies ``include_router`` added)."""
-        target = _effective(route)
-        d = target.dependant
+        """The plan for ``route``, or None when its shape needs FastAPI's solver."""
+        d = route.dependant
         if len(d.body_params) != 1 or not _plain(d, body_ok=True):
             return None
         body = d.body_params[0]  # validated as FastAPI does: the field, not embedded
@@ -93,7 +89,7 @@ class _DirectCall:
                 return None
             deps.append((sub.name, call))
         return cls(
-            overrides=target.dependency_overrides_provider,
+            overrides=route.dependency_overrides_provider,
             endpoint=route.endpoint,
             path_params=tuple(p.name for p in d.path_params),
             request_param=d.request_param_name,
@@ -125,14 +121,6 @@ class _DirectCall:
         return await self.endpoint(**kwargs)
 
 
-def _effective(route: APIRoute) -> Any:
-    """What FastAPI builds ``route``'s handler from: the inclusion context while it builds
-    the handler of an included route (FastAPI >= 0.160), else the route itself."""
-    var = getattr(fastapi.routing, "_effective_route_context_var", None)
-    context = var.get() if var is not None else None
-    return context if getattr(context, "original_route", None) is route else route
-
-
 def _plain(d: Dependant, *, body_ok: bool) -> bool:
     """No query, header or cookie parameters, no security scopes, response or background
     parameters, no websocket (what the direct call does not supply)."""
@@ -160,37 +148,32 @@ def _returns_response(route: APIRoute) -> bool:
 
 class FastJsonRoute(APIRoute):
     """An ``APIRoute`` whose requests parse JSON once (``FastJsonRequest``) and, for an
-    endpoint with a direct-call plan, are answered by the direct call when they can be."""
+    endpoint with a direct-call plan, are answered by the direct call when they can be
+    (``_lean_app``)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         direct = _DirectCall.plan(self)
-        if direct is not None:  # served as an app's own route: see _lean_app
+        if direct is not None:
             self.app = _lean_app(direct, self.app)
 
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
-        direct = _DirectCall.plan(self)
 
         async def fast_json_handler(request: Request) -> Response:
-            fast = FastJsonRequest(request.scope, request.receive)
-            untried = direct is not None and _TRIED not in request.scope
-            response = await direct(fast) if untried and direct is not None else None
-            return response if response is not None else await handler(fast)
+            return await handler(FastJsonRequest(request.scope, request.receive))
 
         return fast_json_handler
 
 
-_TRIED = "vcf_cds.direct_call_tried"  # scope key: _lean_app tried it, the handler need not
-
-
 def _lean_app(direct: _DirectCall, full: ASGIApp) -> ASGIApp:
-    """The ASGI app of a route the app holds itself: the direct call without FastAPI's
-    per-request wrapper (a request object, two exit stacks for dependencies with ``yield``, of
-    which a direct call has none, and an exception wrapper: an exception goes on to the app's
-    ``ExceptionMiddleware``, which answers it with the same handlers); else ``full``, FastAPI's
-    app for the route, on the same body. (FastAPI serves an included router's routes with
-    handlers of its own; there the handler tries the direct call.)"""
+    """The route's ASGI app: the direct call without FastAPI's per-request wrapper (a request
+    object, two exit stacks for dependencies with ``yield``, of which a direct call has none,
+    and an exception wrapper: an exception goes on to the app's ``ExceptionMiddleware``, which
+    answers it with the same handlers); else ``full``, FastAPI's app for the route, on the same
+    body. It serves the route when the route is the app's own (``app.router``); FastAPI serves
+    an included router's routes with handlers of its own, built from the inclusion (with the
+    dependencies ``include_router`` adds), so those always take FastAPI's handler."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         request = FastJsonRequest(scope, receive, send)
@@ -199,7 +182,6 @@ def _lean_app(direct: _DirectCall, full: ASGIApp) -> ASGIApp:
         if response is not None:
             await response(scope, receive, send)
             return
-        scope[_TRIED] = True
         await full(scope, replaying(body, receive), send)
 
     return app

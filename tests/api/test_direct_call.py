@@ -135,8 +135,8 @@ async def _echo(body: _Body) -> JSONResponse:
 
 
 def test_dependencies_added_by_include_router_are_not_skipped() -> None:
-    """The plan is read where FastAPI builds the handler: for an included route that is the
-    inclusion, with the dependencies ``include_router`` added."""
+    """An included route is served by the handler FastAPI builds from the inclusion (with the
+    dependencies ``include_router`` adds), never by the route's direct call."""
     plain, guarded = FastAPI(), FastAPI()
     plain.include_router(_router)
     guarded.include_router(_router, dependencies=[Depends(_forbid)])
