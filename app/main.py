@@ -19,6 +19,7 @@ from app.api import (
     feedback_routes,
     fhir_routes,
     metrics_routes,
+    offload,
 )
 from app.api.audit_submit import submit_rejection
 from app.api.auth_gate import AuthGate, Unauthorized, load_auth_config
@@ -61,6 +62,10 @@ _frozen = False
 # once per request and walked them while they were still alive (0.2-0.3 ms of a ~6 ms
 # request); at 10,000 it runs about once per 200 requests (bench/README.md, "GC").
 GEN0_THRESHOLD = 10_000
+# at shutdown, how long to wait for decisions still running before the audit queue is drained
+# (a decision takes milliseconds, one at the request caps about a second; the pod's 40 s grace
+# covers uvicorn's 20 s for requests, this and the audit drain's 5 s)
+DECISION_DRAIN_S = 5.0
 
 
 def _freeze_start_up_heap() -> None:
@@ -122,6 +127,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.to_thread(upgrade, settings.database_url)
         audit_recorder.start()
         yield
+        # the requests have ended, but a call whose client went away may still be deciding:
+        # its audit entry must reach the queue before the drain (docs/faults.md)
+        if not await asyncio.to_thread(offload.wait_idle, DECISION_DRAIN_S):
+            log.warning("decisions still running after %.0f s; stopping anyway", DECISION_DRAIN_S)
         audit_recorder.stop()  # drains to the database, or the durable spool
         await http_client.aclose()
         engine.dispose()

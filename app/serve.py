@@ -4,8 +4,9 @@ Workers: ``--workers`` or ``VCF_CDS_WORKERS`` or ``WEB_CONCURRENCY`` (default 1)
 is the usual choice (the service is CPU-bound Python). With more than one, uvicorn's
 supervisor starts the workers, restarts one that dies and, on SIGTERM or SIGINT, sends SIGTERM
 to each: every worker then stops accepting, finishes its requests in flight (at most
-``VCF_CDS_GRACEFUL_TIMEOUT`` seconds, default 20) and runs the lifespan shutdown, which drains
-its audit queue to the database (or the spool) before it exits. Kubernetes' default
+``VCF_CDS_GRACEFUL_TIMEOUT`` seconds, default 20) and runs the lifespan shutdown, which waits
+for decisions still running (at most 5 s) and drains its audit queue to the database (or the
+spool) before it exits. Kubernetes' default
 ``terminationGracePeriodSeconds`` (30 s) leaves room for both.
 
 What the workers (and replicas) share lives in the database: the JWT ``jti`` replay store,
