@@ -131,14 +131,16 @@ def _json_content_type(value: bytes) -> bool:
 
 def _brackets(raw: bytes) -> bytes:
     """The ``[]{}`` of ``raw`` outside JSON strings, in order (C-speed, see json_depth)."""
-    if b'\\"' not in raw:
-        # every quote opens or closes a string. Quotes and brackets only, then drop adjacent
-        # quote pairs: a string without a bracket inside vanishes. If no quote is left, no
-        # string held a bracket (one inside a string has an odd number of quotes before it,
-        # and pairs of adjacent quotes never straddle it, so one quote would stay).
-        reduced = raw.translate(None, _NOT_BRACKET_OR_QUOTE).replace(b'""', b"")
-        if b'"' not in reduced:
-            return reduced
+    # a one-byte search is a memchr; the two-byte ``\\"`` search is ~20x slower on FHIR JSON
+    if b"\\" not in raw or b'\\"' not in raw:
+        # every quote opens or closes a string. Quotes and brackets only: a string without a
+        # bracket inside is then an adjacent quote pair. When the left-to-right count of
+        # adjacent pairs covers every quote, the pairs are the strings (the first quote not
+        # yet paired always opens one, and only the next quote can pair with it), so no
+        # string held a bracket and the rest are the brackets outside strings.
+        reduced = raw.translate(None, _NOT_BRACKET_OR_QUOTE)
+        if reduced.count(b'"') == 2 * reduced.count(b'""'):
+            return reduced.translate(None, b'"')
         # the even pieces between quotes are outside strings
         outside = b"".join(raw.split(b'"')[0::2])
     else:  # an escaped quote (or an escaped backslash before a closing quote): regex
