@@ -33,6 +33,10 @@ before the running thread (a decision) must hand it over. The audit writer re-ta
 after every statement of its transaction while holding the SQLite write lock, so with two
 workers the other worker's writer waits on the lock for as long (bench/README.md, "Workers").
 
+``VCF_CDS_PIN_WORKERS=true`` (default false) pins each serving process to a CPU of its own
+(app/cpu_affinity.py): only where the CPUs are the pod's or the machine's own, never on CPUs
+shared under a quota.
+
 Address: ``--host``/``--port`` or ``VCF_CDS_HOST`` / ``VCF_CDS_PORT`` (default 127.0.0.1:8000;
 use 0.0.0.0 in a container). ``X-Forwarded-*`` headers are trusted only from
 ``FORWARDED_ALLOW_IPS`` (uvicorn's variable, default 127.0.0.1).
@@ -53,7 +57,10 @@ from typing import Any, TypedDict
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from app.cpu_affinity import pin_to_free_cpu
+
 APP = "app.main:app"
+log = logging.getLogger("vcf_cds.serve")
 DEFAULT_SWITCH_INTERVAL_MS = 5.0  # Python's own default
 
 
@@ -69,6 +76,7 @@ class ServeOptions:
     graceful_timeout: int
     reuse_port: bool = True
     switch_interval_ms: float = DEFAULT_SWITCH_INTERVAL_MS
+    pin_workers: bool = False
 
 
 def _int(env: Mapping[str, str], names: Sequence[str], default: int, low: int, high: int) -> int:
@@ -110,6 +118,7 @@ def options(argv: Sequence[str], env: Mapping[str, str]) -> ServeOptions:
         switch_interval_ms=_float(
             env, "VCF_CDS_SWITCH_INTERVAL_MS", DEFAULT_SWITCH_INTERVAL_MS, 0.1, 100.0
         ),
+        pin_workers=_bool(env, "VCF_CDS_PIN_WORKERS", False),
     )
 
 
@@ -186,9 +195,24 @@ class WorkerConfig(uvicorn.Config):
     uvicorn pickles the configuration into each worker it spawns and calls
     ``configure_logging`` there first, so the settings are applied in that hook."""
 
-    def __init__(self, app: str, *, switch_interval_ms: float, **kwargs: Any) -> None:
+    def __init__(
+        self, app: str, *, switch_interval_ms: float, pin_cpu: bool = False, **kwargs: Any
+    ) -> None:
         self.switch_interval_ms = switch_interval_ms  # before uvicorn's __init__ logs
+        self.pin_cpu = pin_cpu
         super().__init__(app, **kwargs)
+
+    def load(self) -> None:
+        """uvicorn loads the app in each serving process (never in the supervisor): claim a
+        CPU first (``VCF_CDS_PIN_WORKERS``, app/cpu_affinity.py), so every thread the app
+        starts runs on it."""
+        cpu = pin_to_free_cpu() if self.pin_cpu else None
+        super().load()
+        if self.pin_cpu:
+            if cpu is None:
+                log.warning("VCF_CDS_PIN_WORKERS: every CPU is taken; this worker is not pinned")
+            else:
+                log.info("worker pinned to CPU %d (VCF_CDS_PIN_WORKERS)", cpu)
 
     def configure_logging(self) -> None:
         super().configure_logging()
@@ -215,7 +239,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "timeout_graceful_shutdown": opts.graceful_timeout,
         "log_config": None,  # the app configures logging (JSON lines) when it is built
     }
-    config = WorkerConfig(APP, switch_interval_ms=opts.switch_interval_ms, **settings)
+    config = WorkerConfig(
+        APP, switch_interval_ms=opts.switch_interval_ms, pin_cpu=opts.pin_workers, **settings
+    )
     if opts.workers == 1:
         server = uvicorn.Server(config)
         with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises SIGINT after stopping
