@@ -1,7 +1,7 @@
 """Throughput of the production entry point with 1 and with 2 worker processes (a benchmark,
 not a test): ``python -m bench.workers [--duration S] [--concurrency N] [--rounds R]
 [--generator auto|wrk|httpx] [--database sqlite|postgresql] [--env NAME=VALUE ...]
-[--against REV]``.
+[--against REV [--against-cpu N]]``.
 
 For each worker count: ``python -m app.serve --workers N`` on 127.0.0.1 (client
 authentication off as in ``bench.run``; SQLite and the spool in a temporary directory, or a
@@ -222,9 +222,11 @@ def _serve(
     extra_env: dict[str, str],
     info: dict[str, Any],
     tree: Path | None = None,
+    cpu: int | None = None,
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """The server (this tree's ``app.serve``, or ``tree``'s app under plain uvicorn, one
-    worker); when it has stopped, ``info["audit"]`` is ``_audit_counts`` of its log."""
+    worker; with ``cpu``, started pinned to that CPU, as ``taskset -c``); when it has stopped,
+    ``info["audit"]`` is ``_audit_counts`` of its log."""
     with tempfile.TemporaryDirectory(prefix="vcf-bench-workers-") as tmp:
         workdir = Path(tmp)
         url = database_url or f"sqlite:///{workdir}/vcf_cds.db"
@@ -251,6 +253,7 @@ def _serve(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=None if cpu is None else (lambda: os.sched_setaffinity(0, {cpu})),
         )
         log.close()
         base = f"http://127.0.0.1:{port}"
@@ -340,10 +343,11 @@ def measure(
     database_url: str | None,
     wrk: str | None,
     tree: Path | None = None,
+    cpu: int | None = None,
 ) -> dict[str, Any]:
     extra_env = dict(kv.split("=", 1) for kv in args.env)
     info: dict[str, Any] = {}
-    with _serve(workers, database_url, extra_env, info, tree) as (proc, base):
+    with _serve(workers, database_url, extra_env, info, tree, cpu) as (proc, base):
         port = int(base.rsplit(":", 1)[1])
         body = body_file.read_bytes()
         headers = {"Content-Type": "application/json"}
@@ -373,6 +377,7 @@ def measure(
     return {
         "workers": workers,
         "at": args.against if tree is not None else None,
+        "cpu": cpu,
         "rps": result["ok"] / result["window_s"],
         "errors": result["errors"],
         "p50": result["p50"],
@@ -409,6 +414,8 @@ def _row(r: dict[str, Any]) -> str:
     conns = " + ".join(str(c) for c in r["connections"])
     errors = f" ({r['errors']} errors)" if r["errors"] else ""
     label = f"{r['workers']} at {r['at']}" if r.get("at") else str(r["workers"])
+    if r.get("cpu") is not None:
+        label += f" (on CPU {r['cpu']})"
     return (
         f"| {label} | {r['rps']:.1f}{errors} | {r['p50']:.1f} | {r['p99']:.1f} | "
         f"{r['server_cpu_pct']:.0f} ({per}) | {r['cpu_ms_per_request']:.2f} | "
@@ -421,7 +428,8 @@ def _row(r: dict[str, Any]) -> str:
 def report(rows: list[dict[str, Any]], args: argparse.Namespace, generator: str) -> str:
     ones = [r["rps"] for r in rows if r["workers"] == 1 and not r.get("at")]
     twos = [r["rps"] for r in rows if r["workers"] == 2 and not r.get("at")]
-    then = [r["rps"] for r in rows if r.get("at")]
+    then = [r["rps"] for r in rows if r.get("at") and r.get("cpu") is None]
+    then_pinned = [r["rps"] for r in rows if r.get("at") and r.get("cpu") is not None]
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     lines = [
         f"# bench.workers (commit {_commit()}, {stamp})",
@@ -452,6 +460,12 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace, generator: str)
         lines.append(
             f"median req/s: 1 worker now {one:.1f}, 1 worker at {args.against} {old:.1f}; "
             f"now / then: {one / old:.2f}x (same run, same machine)"
+        )
+    if ones and then_pinned:
+        one, old = statistics.median(ones), statistics.median(then_pinned)
+        lines.append(
+            f"median req/s: 1 worker now {one:.1f}, 1 worker at {args.against} pinned to one CPU "
+            f"{old:.1f}; now / then pinned: {one / old:.2f}x"
         )
     return "\n".join(lines) + "\n"
 
@@ -486,6 +500,12 @@ def main(argv: list[str] | None = None) -> int:
         help="also run 1 worker of this commit each round (git worktree, plain uvicorn)",
     )
     parser.add_argument(
+        "--against-cpu",
+        type=int,
+        metavar="N",
+        help="with --against, also run that worker pinned to CPU N (as VCF_CDS_PIN_WORKERS would)",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         help="Markdown report file (default bench/results/workers.md, workers-postgresql.md)",
@@ -508,6 +528,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(_row(rows[-1]), file=sys.stderr, flush=True)
             if tree is not None:
                 rows.append(measure(1, body_file, args, None, wrk, tree))
+                print(_row(rows[-1]), file=sys.stderr, flush=True)
+            if tree is not None and args.against_cpu is not None:
+                rows.append(measure(1, body_file, args, None, wrk, tree, args.against_cpu))
                 print(_row(rows[-1]), file=sys.stderr, flush=True)
     text = report(rows, args, "wrk (C, 1 thread)" if wrk else "bench.loadgen (Python, httpx)")
     print(text)
