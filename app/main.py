@@ -128,7 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_recorder.start()
         yield
         # the requests have ended, but a call whose client went away may still be deciding:
-        # its audit entry must reach the queue before the drain (docs/faults.md)
+        # its audit entry must reach the queue before the drain (docs/deploy.md)
         if not await asyncio.to_thread(offload.wait_idle, DECISION_DRAIN_S):
             log.warning("decisions still running after %.0f s; stopping anyway", DECISION_DRAIN_S)
         audit_recorder.stop()  # drains to the database, or the durable spool

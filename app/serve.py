@@ -6,8 +6,8 @@ supervisor starts the workers, restarts one that dies and, on SIGTERM or SIGINT,
 to each: every worker then stops accepting, finishes its requests in flight (at most
 ``VCF_CDS_GRACEFUL_TIMEOUT`` seconds, default 20) and runs the lifespan shutdown, which waits
 for decisions still running (at most 5 s) and drains its audit queue to the database (or the
-spool) before it exits. Kubernetes' default
-``terminationGracePeriodSeconds`` (30 s) leaves room for both.
+spool) before it exits. Kubernetes' default ``terminationGracePeriodSeconds`` (30 s) just
+covers the three bounds (20 + 5 + 5 s); deploy/base sets 40 s.
 
 What the workers (and replicas) share lives in the database: the JWT ``jti`` replay store,
 the audit trail and card feedback. Per process, never shared (each worker fills its own):
