@@ -10,12 +10,12 @@ from functools import cached_property
 
 from app.assessment.service import Assessment, assess
 from app.cards.builder import CardBuilder, CardContext, Hook
-from app.cards.ids import new_uuid
 from app.cds_hooks.models import CdsResponse
 from app.clinical.findings import InputIssue
 from app.fhir.adapter import read_resources
 from app.fhir.alternatives import coding_for
 from app.fhir.coverage import ResourceCoverage, coverage_report, unmapped_codings
+from app.ids import new_uuid
 from app.knowledge.schema import Knowledge
 from app.settings import Settings
 

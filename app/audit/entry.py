@@ -16,7 +16,6 @@ patient hash, no cards.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from app import json_codec
 from app.audit.canonical import input_digest, keyed_hash, pseudonymise
 from app.cds_hooks.models import dump_response
 from app.decision import Decision
+from app.ids import new_uuid
 
 EXCLUDED_INPUT_KEYS = frozenset({"fhirAuthorization"})
 _LATER_FIELDS = frozenset({"status", "error", "trace_id"})  # absent from older spool lines
@@ -144,7 +144,7 @@ def build_rejection(
     it (digest of the empty object). ``client_iss`` only when the client was authenticated."""
     digest_input = {k: v for k, v in (raw_input or {}).items() if k not in EXCLUDED_INPUT_KEYS}
     return AuditEntry(
-        consult_id=f"urn:uuid:{uuid.uuid4()}",
+        consult_id=f"urn:uuid:{new_uuid()}",
         service=service,
         hook=hook,
         hook_instance=hook_instance,

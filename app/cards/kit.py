@@ -12,12 +12,12 @@ from typing import Literal
 
 from app.assessment.model import Assessment
 from app.cards.facts import EXTENSION_KEY, CardExtension, CardFacts, Stated, card_facts
-from app.cards.ids import new_uuid
 from app.cards.text import md, summary, table
 from app.cds_hooks.models import Card, Coding, Link, SelectionBehavior, Source, Suggestion
 from app.clinical.findings import DraftOrder
 from app.clinical.order_rating import OrderRating
 from app.clinical.severity import Indicator
+from app.ids import new_uuid
 from app.knowledge.card_codes import CardCodes, card_codes
 from app.knowledge.schema import CardFamily, CardPolicy, HookCardPolicy, Knowledge
 

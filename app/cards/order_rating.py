@@ -4,7 +4,6 @@ rated), the swap suggestions and the Argonaut PAMA rating actions ("CDS Hooks fo
 from __future__ import annotations
 
 from app.cards.facts import CardExtension, Stated
-from app.cards.ids import new_uuid
 from app.cards.kit import CardKit, CodingFor
 from app.cards.prune import prune_empty
 from app.cards.sections import issues, issues_line, red_flag_line, treatment_section
@@ -14,6 +13,7 @@ from app.clinical.appropriateness import Alternative
 from app.clinical.findings import DraftOrder
 from app.clinical.order_rating import OrderRating, pama_for
 from app.clinical.severity import order_rating_indicator
+from app.ids import new_uuid
 
 # Elements of a draft ServiceRequest that describe the ordered procedure itself: an update to
 # the alternative replaces ``code`` and drops these (they belonged to the original procedure).

@@ -12,7 +12,6 @@ import json as _json
 import logging
 import re
 import sys
-import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from typing import TextIO
 
 import orjson
 
+from app.ids import new_uuid
 from app.json_types import JsonObject
 from app.observability.tracing import current_trace_id
 
@@ -41,7 +41,7 @@ def accept_request_id(incoming: str | None) -> str:
     """The client's ``X-Request-ID`` when it is safe to echo and log, else a new uuid4."""
     if incoming is not None and _VALID_REQUEST_ID.fullmatch(incoming):
         return incoming
-    return str(uuid.uuid4())
+    return new_uuid()  # not uuid.uuid4(): its os.urandom gives the GIL up (app/ids.py)
 
 
 class RequestIdFilter(logging.Filter):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from app.cds_hooks.models import FhirAuthorization, HookRequest
 from app.cds_hooks.prefetch import _fetch, loggable_server, resolve_prefetch, server_allowed
 from app.clinical.findings import InputIssue
 from app.fhir.adapter import read_resources, unpack
+from app.ids import new_uuid
 from app.json_types import JsonObject
 from app.knowledge.schema import Knowledge
 from app.settings import Settings
@@ -193,7 +193,7 @@ async def _read_record(
         )
     hook_request = HookRequest(
         hook="patient-view",
-        hookInstance=str(uuid.uuid4()),
+        hookInstance=new_uuid(),
         fhirServer=base,
         fhirAuthorization=auth,
         context={"patientId": body.patient},
