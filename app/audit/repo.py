@@ -168,13 +168,16 @@ class _Compiled:
 
 class _Insert:
     """The ``INSERT ... ON CONFLICT DO NOTHING`` of one table for one dialect, as multi-row
-    statements of 1, 2, 4, ... ``MAX_ROWS`` rows compiled on first use (SQL text, parameter
-    order, the columns' bind processors). A batch of n rows takes one statement per bit of n
-    (at most ``MAX_ROWS`` rows each) instead of n executions: each execution releases the GIL
-    and takes it back, which in a worker whose other threads decide at full speed waited a
-    switch interval each time (a commit of ~10 entries took ~100 ms, so the guard spooled most
-    entries; bench/README.md). A statement binds at most 999 parameters (SQLite's limit
-    before 3.32)."""
+    statements of 1, 2, 4, ... ``max_rows`` rows compiled on first use (SQL text, parameter
+    order, the columns' bind processors). A batch of n rows takes one execution per
+    ``max_rows`` rows, not n: each execution releases the GIL and takes it back, which in a
+    worker whose other threads decide at full speed waits up to a switch interval each time
+    (a commit of ~10 entries took ~100 ms, so the guard spooled most entries; bench/README.md).
+    A chunk of k rows runs the statement of the next power of two rows, its last row repeated
+    to fill it: the repeats propose a key the same statement has just inserted, which the
+    ``ON CONFLICT DO NOTHING`` skips (SQLite and PostgreSQL alike), so the outcome is that of
+    the k rows and only log2(``max_rows``) + 1 statements are ever compiled and prepared. A
+    statement binds at most 999 parameters (SQLite's limit before 3.32)."""
 
     def __init__(self, dialect: Dialect, table: Table, names: Sequence[str], keys: list[str]):
         self.dialect, self.table, self.keys = dialect, table, keys
@@ -188,21 +191,22 @@ class _Insert:
 
     def insert(self, conn: Connection, rows: Sequence[dict[str, object]]) -> None:
         """Insert ``rows`` (conflicting keys skipped)."""
-        done = 0
-        while done < len(rows):
-            size = min(self.max_rows, 1 << ((len(rows) - done).bit_length() - 1))
-            statement = self._statement(size)
-            chunk = rows[done : done + size]
-            values = [self._value(chunk[i], column) for i, column in statement.order]
+        for start in range(0, len(rows), self.max_rows):
+            chunk = [self._values(row) for row in rows[start : start + self.max_rows]]
+            statement = self._statement(1 << (len(chunk) - 1).bit_length())
+            last = len(chunk) - 1  # rows past it repeat it (see the class docstring)
+            values = [chunk[min(i, last)][column] for i, column in statement.order]
             if self.dialect.positional:
                 conn.exec_driver_sql(statement.sql, tuple(values))
             else:
                 conn.exec_driver_sql(statement.sql, dict(zip(statement.names, values, strict=True)))
-            done += size
 
-    def _value(self, row: dict[str, object], name: str) -> object:
-        processor = self.processors[name]
-        return row[name] if processor is None else processor(row[name])
+    def _values(self, row: dict[str, object]) -> dict[str, object]:
+        """``row`` as bound: each column's value through its bind processor (once per row)."""
+        return {
+            name: row[name] if processor is None else processor(row[name])
+            for name, processor in self.processors.items()
+        }
 
     def _statement(self, size: int) -> _Compiled:
         """The ``size``-row insert (compiled on first use)."""

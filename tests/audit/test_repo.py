@@ -61,7 +61,7 @@ def test_a_large_batch_skips_stored_ids_and_their_cards(
     with session_factory.begin() as s:
         audit_repo.add_entries(s, stored)
     replays = [entry(consult_id=e.consult_id, service="changed") for e in stored]  # new cards
-    fresh = [entry() for _ in range(audit_repo.MAX_ROWS + 3)]  # records 32 + 32 + 2 + 1
+    fresh = [entry() for _ in range(audit_repo.MAX_ROWS + 3)]  # records 32 + 32 + 3 (as 4)
     batch = [fresh[0], *replays, *fresh[1:], fresh[0]]
     with session_factory.begin() as s:
         assert audit_repo.add_entries(s, batch) == [e.consult_id for e in fresh]
@@ -86,10 +86,11 @@ def test_over_long_free_text_is_clipped(session_factory: sessionmaker[Session]) 
         assert record.client_iss is not None and len(record.client_iss) == 512
 
 
-def test_a_batch_is_a_few_multi_row_statements(session_factory: sessionmaker[Session]) -> None:
-    """11 entries with 2 cards each: one read of the stored ids, the records in 3 statements
-    (8 + 2 + 1 rows) and the cards in 3 (16 + 4 + 2), no executemany: each execution gives the
-    GIL up and waits to take it back (app/audit/repo.py, ``_Insert``)."""
+def test_a_batch_is_one_statement_per_table(session_factory: sessionmaker[Session]) -> None:
+    """11 entries with 2 cards each: one read of the stored ids, the records in one statement
+    (16 rows: the last of the 11 repeated) and the cards in one (32 rows for 22), no
+    executemany: each execution gives the GIL up and waits to take it back (app/audit/repo.py,
+    ``_Insert``). The repeated rows add nothing (counts below)."""
     batch = [entry(n_cards=2) for _ in range(11)]
     executed: list[tuple[str, bool]] = []
 
@@ -104,7 +105,8 @@ def test_a_batch_is_a_few_multi_row_statements(session_factory: sessionmaker[Ses
         finally:
             event.remove(engine, "before_cursor_execute", seen)
     statements = [e for e in executed if e[0] != "BEGIN"]  # SQLite: BEGIN IMMEDIATE
-    assert statements == [("SELECT", False)] + [("INSERT", False)] * 6
+    assert statements == [("SELECT", False)] + [("INSERT", False)] * 2
     with session_factory() as s:
         assert audit_repo.count_records(s) == 11
+        assert sorted(audit_repo.consult_ids(s)) == sorted(e.consult_id for e in batch)
         assert all(len(audit_repo.card_records(s, e.consult_id)) == 2 for e in batch)
