@@ -58,10 +58,13 @@ DESCRIPTION = (
 
 _frozen = False
 # A CDS Hooks call allocates thousands of containers (the parsed body, the FHIR reading) that
-# reference counting frees when it ends. At CPython's default of 700 the collector ran about
-# once per request and walked them while they were still alive (0.2-0.3 ms of a ~6 ms
-# request); at 10,000 it runs about once per 200 requests (bench/README.md, "GC").
-GEN0_THRESHOLD = 10_000
+# reference counting frees when it ends; the service itself leaves almost no cyclic garbage
+# (~250 objects in 14 s of full load). A young collection walks the containers of every
+# request in flight. At CPython's default of 700 it ran about once per request; at 10,000, in
+# a worker serving 32 connections, ~4 times a second for ~8 ms each (4.6 % of the time the GIL
+# was held); at 100,000 about once in 30 s (~35 ms), which also bounds the uncollected
+# garbage to that many containers (bench/README.md, "GC").
+GEN0_THRESHOLD = 100_000
 # at shutdown, how long to wait for decisions still running before the audit queue is drained
 # (a decision takes milliseconds, one at the request caps about a second; the pod's 40 s grace
 # covers uvicorn's 20 s for requests, this and the audit drain's 5 s)
