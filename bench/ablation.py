@@ -18,23 +18,18 @@ not a test: nothing asserts.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import gc
 import os
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
-from fastapi import FastAPI
-
 from bench import appconfig, baseline
-from bench.inprocess import HEADERS, URL, prepare
+from bench.inprocess import asgi_arms, prepare
 from bench.payload import realistic_request
 from bench.stats import percentile
 
+WARMUP = 50  # untimed requests of each app first
 HOP = "off_loop"  # the route module's name for the worker-thread hop, swapped per arm
 # name, audit trail on, decision on the event loop
 ARMS: tuple[tuple[str, bool, bool], ...] = (
@@ -48,31 +43,6 @@ ARMS: tuple[tuple[str, bool, bool], ...] = (
 async def _inline(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """``off_loop`` replaced: the call runs on the event loop (the experiment's ``inline``)."""
     return fn(*args, **kwargs)
-
-
-async def _interleaved(app: FastAPI, bare: FastAPI, body: bytes, n: int) -> tuple[float, float]:
-    """p50 ms of the service and of the baseline, ``n`` requests each, alternating."""
-    clock = time.perf_counter_ns
-    real: list[float] = []
-    base: list[float] = []
-    async with (
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://b") as c,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=bare), base_url="http://b") as b,
-    ):
-        for i in range(n + 50):  # the first 50 of each warm up
-            t0 = clock()
-            response = await c.post(URL, content=body, headers=HEADERS)
-            t1 = clock()
-            await b.post(URL, content=body, headers=HEADERS)
-            t2 = clock()
-            if response.status_code != 200:
-                raise RuntimeError(f"the service answered {response.status_code}")
-            if i == 50:
-                gc.collect()
-            if i >= 50:
-                real.append((t1 - t0) / 1e6)
-                base.append((t2 - t1) / 1e6)
-    return percentile(sorted(real), 50), percentile(sorted(base), 50)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,11 +73,15 @@ def main(argv: list[str] | None = None) -> int:
             app.state.audit = None
         setattr(routes, HOP, _inline if inline else threaded)
         try:
-            real, base = asyncio.run(_interleaved(app, baseline.create_app(), body, args.requests))
+            apps = {"real": app, "baseline": baseline.create_app()}
+            samples, errors = asgi_arms(apps, body, args.requests, WARMUP)
+            if errors:
+                raise RuntimeError(f"{name}: {errors} answers were not 200")
         finally:
             setattr(routes, HOP, threaded)
             if audited:
                 recorder.stop()
+        real, base = (percentile(sorted(samples[arm]), 50) for arm in ("real", "baseline"))
         print(f"| {name} | {real:.3f} | {base:.3f} | {real / base:.2f}x |")
     return 0
 
